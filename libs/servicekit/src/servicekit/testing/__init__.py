@@ -1,0 +1,1 @@
+"""Test helpers shared by every Smallbatch package (see servicekit.testing.plugin)."""
