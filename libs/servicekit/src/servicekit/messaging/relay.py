@@ -1,0 +1,148 @@
+"""The outbox relay: publishes committed outbox rows and marks them sent.
+
+Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so an api process and a worker (or
+several replicas) can relay the same outbox without publishing a row twice in the normal case.
+A relay that dies after publishing but before its commit leaves the row unsent; it is published
+again later, and the consumers' inbox absorbs the duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+import structlog
+
+from servicekit.db import Database, utcnow
+from servicekit.messaging.tables import outbox
+from servicekit.messaging.transport import PublishFailed, Transport
+from servicekit.metrics import ServiceMetrics
+
+logger = structlog.get_logger("servicekit.relay")
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, transport: Transport, *, batch_size: int = 100,
+                 poll_interval: float = 1.0, max_backoff: float = 30.0,
+                 metrics: ServiceMetrics | None = None) -> None:
+        self.db = db
+        self.transport = transport
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+        self.metrics = metrics
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        db.on_outbox_commit(self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.db.service}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        backoff = 0.0
+        while True:
+            try:
+                published = await self.publish_pending()
+                backoff = 0.0
+                if published == self.batch_size:
+                    continue  # more may be waiting
+            except PublishFailed as exc:
+                backoff = min(max(backoff * 2, 0.5), self.max_backoff)
+                logger.warning("outbox publish failed; backing off", error=str(exc),
+                               retry_in=backoff)
+                await asyncio.sleep(backoff)
+                continue
+            except Exception:
+                backoff = min(max(backoff * 2, 0.5), self.max_backoff)
+                logger.exception("outbox relay error; backing off", retry_in=backoff)
+                await asyncio.sleep(backoff)
+                continue
+            await self._refresh_backlog()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent rows in id order; return how many were published.
+
+        Raises PublishFailed when the broker does not confirm; rows published before the
+        failure are still marked sent.
+        """
+        self._wake.clear()
+        published = 0
+        async with self.db.sessionmaker() as session, session.begin():
+            query = (
+                sa.select(outbox.c.id, outbox.c.event_id, outbox.c.routing_key, outbox.c.body)
+                .where(outbox.c.sent_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self.batch_size)
+            )
+            if not self.db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).all()
+            sent_ids: list[int] = []
+            try:
+                for row in rows:
+                    await self.transport.publish(row.routing_key, row.body,
+                                                 message_id=row.event_id)
+                    sent_ids.append(row.id)
+                    if self.metrics is not None:
+                        self.metrics.events_published.labels(row.routing_key).inc()
+            except PublishFailed as exc:
+                failed = rows[len(sent_ids)]
+                await session.execute(
+                    sa.update(outbox).where(outbox.c.id == failed.id).values(
+                        publish_attempts=outbox.c.publish_attempts + 1,
+                        last_error=str(exc)[:1000],
+                    )
+                )
+                await self._mark_sent(session, sent_ids)
+                raise
+            await self._mark_sent(session, sent_ids)
+            published = len(sent_ids)
+        return published
+
+    @staticmethod
+    async def _mark_sent(session: sa.ext.asyncio.AsyncSession, ids: list[int]) -> None:
+        if ids:
+            await session.execute(
+                sa.update(outbox).where(outbox.c.id.in_(ids)).values(sent_at=utcnow())
+            )
+
+    async def _refresh_backlog(self) -> None:
+        if self.metrics is None:
+            return
+        count, oldest = await backlog(self.db)
+        self.metrics.outbox_backlog.set(count)
+        self.metrics.outbox_oldest_age.set(oldest)
+
+
+async def backlog(db: Database) -> tuple[int, float]:
+    """(unsent rows, age in seconds of the oldest unsent row)."""
+    async with db.sessionmaker() as session:
+        row = (
+            await session.execute(
+                sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(
+                    outbox.c.sent_at.is_(None)
+                )
+            )
+        ).one()
+    count, oldest = row
+    if not oldest:
+        return int(count), 0.0
+    if oldest.tzinfo is None:  # SQLite returns naive datetimes
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(count), max(0.0, (datetime.now(UTC) - oldest).total_seconds())

@@ -1,0 +1,7 @@
+from servicekit.cli import run_service
+
+from inventory.app import MIGRATIONS_DIR, create_app
+from inventory.settings import InventorySettings
+
+if __name__ == "__main__":
+    run_service(InventorySettings(), create_app, MIGRATIONS_DIR)
