@@ -14,8 +14,9 @@ from servicekit.identity import Caller, CallerDep, current_caller
 __all__ = ["CallerDep", "UnitOfWorkDep"]
 
 
-async def unit_of_work(request: Request,
-                       caller: Annotated[Caller, Depends(current_caller)]) -> AsyncIterator[UnitOfWork]:
+async def unit_of_work(
+    request: Request, caller: Annotated[Caller, Depends(current_caller)]
+) -> AsyncIterator[UnitOfWork]:
     """A unit of work for the caller's organization; the use case decides when to commit."""
     db: Database = request.app.state.db
     context = EventContext(org_id=caller.org_id, correlation_id=current_request_id())

@@ -1,4 +1,6 @@
-"""The fleet's list shape: {"items", "total", "page", "per_page", "pages", "has_next", "has_prev"}."""
+"""The fleet's list shape:
+{"items", "total", "page", "per_page", "pages", "has_next", "has_prev"}.
+"""
 
 from __future__ import annotations
 

@@ -4,12 +4,12 @@ import uuid
 
 import sqlalchemy as sa
 from fastapi import APIRouter, status
-from servicekit.dependencies import CallerDep, UnitOfWorkDep
-from servicekit.pagination import Page, PageDep, paginate
 
 from inventory import service
 from inventory.models import Item
 from inventory.schemas import ItemCreate, ItemRead
+from servicekit.dependencies import CallerDep, UnitOfWorkDep
+from servicekit.pagination import Page, PageDep, paginate
 
 router = APIRouter(prefix="/api/v1/inventory", tags=["inventory"])
 

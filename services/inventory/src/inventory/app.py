@@ -1,12 +1,12 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-from servicekit.app import Role, create_service_app
-from servicekit.messaging import Transport
 
 from inventory import api
 from inventory.handlers import handlers
 from inventory.settings import InventorySettings
+from servicekit.app import Role, create_service_app
+from servicekit.messaging import Transport
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from servicekit.db import new_metadata, utcnow
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from servicekit.db import new_metadata, utcnow
 
 
 class Base(DeclarativeBase):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from contracts import ItemChanged
-from servicekit.db import UnitOfWork
-from servicekit.errors import Conflict, NotFound
 
+from contracts import ItemChanged
 from inventory.models import Item
 from inventory.schemas import ItemCreate
+from servicekit.db import UnitOfWork
+from servicekit.errors import Conflict, NotFound
 
 
 class ItemNotFound(NotFound):

@@ -49,9 +49,10 @@ class EventConsumer:
             return Disposition.dead_letter(f"malformed envelope: {exc.error_count()} errors")
         log = logger.bind(event_id=envelope.id, event_type=envelope.type,
                           correlation_id=envelope.correlationid, attempt=delivery.attempt)
+        applied = False
         try:
             for handler in self.handlers.for_type(envelope.type):
-                await self._run_once(handler, envelope)
+                applied |= await self._run_once(handler, envelope)
         except ValidationError as exc:
             self._count(envelope.type, "dead_lettered")
             log.error("event payload does not match its contract; dead-lettering",
@@ -68,19 +69,20 @@ class EventConsumer:
             delay = self.retry_delays[min(delivery.attempt - 1, len(self.retry_delays) - 1)]
             log.warning("handler failed; retrying", error=reason, retry_in=delay)
             return Disposition.retry(delay, reason)
-        self._count(envelope.type, "handled")
+        self._count(envelope.type, "handled" if applied else "duplicate")
         return Disposition.ack()
 
-    async def _run_once(self, handler: RegisteredHandler, envelope: Envelope) -> None:
+    async def _run_once(self, handler: RegisteredHandler, envelope: Envelope) -> bool:
+        """Run `handler` unless the inbox shows it already ran; True when it ran now."""
         event = handler.event_class.model_validate(envelope.data)
         context = EventContext(org_id=envelope.orgid, correlation_id=envelope.correlationid,
                                causation_id=envelope.id)
         async with self.db.unit_of_work(context) as uow:
             if not await claim_inbox(uow.session, envelope, handler.name, self.db.is_sqlite):
-                self._count(envelope.type, "duplicate")
-                return
+                return False
             await handler.fn(uow, event, envelope)
             await uow.commit()
+        return True
 
     def _count(self, event_type: str, outcome: str) -> None:
         if self.metrics is not None:

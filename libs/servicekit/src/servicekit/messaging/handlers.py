@@ -10,7 +10,6 @@ from servicekit.messaging.envelope import Envelope
 
 if TYPE_CHECKING:
     from contracts import Event
-
     from servicekit.db import UnitOfWork
 
 E = TypeVar("E", bound="Event")

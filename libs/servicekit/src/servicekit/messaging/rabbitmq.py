@@ -21,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import logging
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, TypeVar
 
 import aio_pika
 import aiormq.abc
+import structlog
 from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
@@ -45,7 +45,7 @@ from servicekit.messaging.transport import (
     Verdict,
 )
 
-log = logging.getLogger(__name__)
+logger = structlog.get_logger("servicekit.rabbitmq")
 _T = TypeVar("_T")
 
 ATTEMPT_HEADER = "x-smallbatch-attempt"
@@ -110,11 +110,18 @@ class RabbitMQTransport:
         Raises when the broker cannot be reached now; once connected, aio-pika reconnects on
         its own and restores channels, declarations and consumers.
         """
-        self._connection = await aio_pika.connect_robust(self._url)
-        self._channel = await self._connection.channel(publisher_confirms=True)
-        self._exchange = await self._channel.declare_exchange(
-            self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True,
-        )
+        if self._connection is not None:
+            raise RuntimeError("RabbitMQTransport is already connected")
+        connection = await aio_pika.connect_robust(self._url)
+        try:
+            channel = await connection.channel(publisher_confirms=True)
+            self._exchange = await channel.declare_exchange(
+                self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True,
+            )
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection, self._channel = connection, channel
 
     @property
     def is_connected(self) -> bool:
@@ -129,7 +136,9 @@ class RabbitMQTransport:
 
     async def publish(self, routing_key: str, body: bytes, *, message_id: str,
                       headers: dict[str, Any] | None = None) -> None:
-        exchange = self._require(self._exchange)
+        exchange = self._exchange
+        if exchange is None:
+            raise PublishFailed("RabbitMQTransport is not connected")
         message = _message(body, message_id=message_id, headers=dict(headers or {}))
         await self._confirm(exchange.publish(message, routing_key, mandatory=False),
                             what=f"event {message_id} to {routing_key!r}")
@@ -205,13 +214,17 @@ class RabbitMQTransport:
         return False
 
     async def close(self) -> None:
-        connection, self._connection = self._connection, None
+        """Stop consuming, let in-flight callbacks finish (and settle), then disconnect."""
+        connection = self._connection
         if connection is None:
             return
+        # While the broker is away a consumer cancel would wait for the reconnect; skip it,
+        # nothing is being delivered then anyway.
+        cancel_consumers = self.is_connected
         subscriptions, self._subscriptions = self._subscriptions, []
+        self._connection = self._channel = self._exchange = None
         for subscription in subscriptions:
-            await subscription.stop()
-        self._channel = self._exchange = None
+            await subscription.stop(cancel_consumer=cancel_consumers)
         await connection.close()
 
     # -- internals shared with _Subscription ---------------------------------------------------
@@ -308,10 +321,9 @@ class _Subscription:
         # Consumers on a robust channel are re-registered by aio-pika after a reconnect.
         self._consumer_tag = await self._queue.consume(self._on_message)
 
-    async def stop(self) -> None:
-        if self._consumer_tag is not None:
+    async def stop(self, *, cancel_consumer: bool) -> None:
+        if cancel_consumer and self._consumer_tag is not None:
             with contextlib.suppress(Exception):
-                # While the broker is away the cancel would wait for the reconnect; don't.
                 await asyncio.wait_for(self._queue.cancel(self._consumer_tag), 2.0)
         current = asyncio.current_task()
         pending = [task for task in self._in_flight if task is not current]
@@ -333,16 +345,20 @@ class _Subscription:
         try:
             disposition = await self._callback(delivery)
         except Exception:
-            log.exception("consumer of %s failed on message %s (attempt %d); requeueing",
-                          self._queue.name, delivery.message_id, delivery.attempt)
-            # The quorum queue counts this; past x-delivery-limit it dead-letters the message.
-            await self._settle(message.nack(requeue=True), message)
+            logger.exception("consumer callback raised; requeueing", queue=self._queue.name,
+                             message_id=delivery.message_id, attempt=delivery.attempt)
+            # The quorum queue counts this failure; past x-delivery-limit it dead-letters the
+            # message. Reject, not nack: from RabbitMQ 4.3 only basic.reject counts as a failed
+            # delivery (a nack is a neutral "give it back"), while both count on older brokers.
+            await self._settle(message.reject(requeue=True), message)
             return
         try:
             await self._carry_out(disposition, delivery, message)
         except PublishFailed:
-            log.warning("could not %s message %s of %s; requeueing", disposition.verdict.value,
-                        delivery.message_id, self._queue.name, exc_info=True)
+            # The broker, not the message, failed: hand it back without counting a failure.
+            logger.warning("could not carry out the verdict; requeueing", exc_info=True,
+                           verdict=disposition.verdict.value, queue=self._queue.name,
+                           message_id=delivery.message_id)
             await self._settle(message.nack(requeue=True), message)
             return
         await self._settle(message.ack(), message)
@@ -393,5 +409,5 @@ class _Subscription:
         except Exception:
             # The channel this message came on is gone; the broker redelivers it, and the
             # inbox makes the second delivery harmless.
-            log.warning("could not settle message %s of %s; the broker will redeliver it",
-                        message.message_id, self._queue.name, exc_info=True)
+            logger.warning("could not settle a message; the broker will redeliver it",
+                           exc_info=True, queue=self._queue.name, message_id=message.message_id)

@@ -82,7 +82,7 @@ class OutboxRelay:
         failure are still marked sent.
         """
         self._wake.clear()
-        published = 0
+        failure: PublishFailed | None = None
         async with self.db.sessionmaker() as session, session.begin():
             query = (
                 sa.select(outbox.c.id, outbox.c.event_id, outbox.c.routing_key, outbox.c.body)
@@ -94,33 +94,30 @@ class OutboxRelay:
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
             sent_ids: list[int] = []
-            try:
-                for row in rows:
+            for row in rows:
+                try:
                     await self.transport.publish(row.routing_key, row.body,
                                                  message_id=row.event_id)
-                    sent_ids.append(row.id)
-                    if self.metrics is not None:
-                        self.metrics.events_published.labels(row.routing_key).inc()
-            except PublishFailed as exc:
-                failed = rows[len(sent_ids)]
-                await session.execute(
-                    sa.update(outbox).where(outbox.c.id == failed.id).values(
-                        publish_attempts=outbox.c.publish_attempts + 1,
-                        last_error=str(exc)[:1000],
+                except PublishFailed as exc:
+                    failure = exc
+                    await session.execute(
+                        sa.update(outbox).where(outbox.c.id == row.id).values(
+                            publish_attempts=outbox.c.publish_attempts + 1,
+                            last_error=str(exc)[:1000],
+                        )
                     )
+                    break
+                sent_ids.append(row.id)
+                if self.metrics is not None:
+                    self.metrics.events_published.labels(row.routing_key).inc()
+            if sent_ids:
+                await session.execute(
+                    sa.update(outbox).where(outbox.c.id.in_(sent_ids)).values(sent_at=utcnow())
                 )
-                await self._mark_sent(session, sent_ids)
-                raise
-            await self._mark_sent(session, sent_ids)
-            published = len(sent_ids)
+        if failure is not None:
+            raise failure
+        published = len(sent_ids)
         return published
-
-    @staticmethod
-    async def _mark_sent(session: sa.ext.asyncio.AsyncSession, ids: list[int]) -> None:
-        if ids:
-            await session.execute(
-                sa.update(outbox).where(outbox.c.id.in_(ids)).values(sent_at=utcnow())
-            )
 
     async def _refresh_backlog(self) -> None:
         if self.metrics is None:

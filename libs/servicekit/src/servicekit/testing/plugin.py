@@ -107,7 +107,7 @@ def mint_token(token_signer: TokenSigner) -> Callable[..., str]:
     return mint
 
 
-async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0,
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0,  # noqa: ASYNC109
                      interval: float = 0.05) -> T:
     """Await `check()` until it returns without raising (its value is returned) or `timeout`
     passes (the last AssertionError is raised)."""
