@@ -40,7 +40,13 @@ def upgrade_database(migrations_dir: Path, database_url: str, revision: str = "h
 
 def run_env(target_metadata: sa.MetaData) -> None:
     """The body of every service's alembic env.py (online mode, async driver)."""
-    url = context.config.get_main_option("sqlalchemy.url") or os.environ["DATABASE_URL"]
+    url = (
+        context.get_x_argument(as_dictionary=True).get("url")
+        or context.config.get_main_option("sqlalchemy.url")
+        or os.environ.get("DATABASE_URL")
+    )
+    if not url:
+        raise SystemExit("give the database URL: alembic -x url=... or DATABASE_URL=...")
     metadata = [target_metadata, messaging_metadata]
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=metadata, literal_binds=True,

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import ClassVar
 
-import aio_pika
 import pytest
 import sqlalchemy as sa
 
@@ -17,10 +16,11 @@ from servicekit.db import Database, EventContext, UnitOfWork
 from servicekit.messaging.consumer import EventConsumer
 from servicekit.messaging.envelope import Envelope
 from servicekit.messaging.handlers import HandlerRegistry
-from servicekit.messaging.rabbitmq import DLX_NAME, RabbitMQTransport
+from servicekit.messaging.rabbitmq import RabbitMQTransport
 from servicekit.messaging.relay import OutboxRelay
 from servicekit.messaging.transport import PublishFailed
 from servicekit.metrics import ServiceMetrics
+from servicekit.testing.broker import delete_namespace
 from servicekit.testing.plugin import PostgresDatabases, eventually
 from servicekit.testing.tcpproxy import TCPProxy
 
@@ -107,15 +107,7 @@ class Harness:
             await relay.stop()
         for transport in self.transports:
             await transport.close()
-        connection = await aio_pika.connect(self.amqp_url)
-        async with connection:
-            channel = await connection.channel()
-            name = self.namespace + QUEUE
-            for queue in (name, f"{name}.dlq",
-                          *(f"{name}.retry.{round(d * 1000)}" for d in RETRY_DELAYS)):
-                await channel.queue_delete(queue)
-            for exchange in (self.namespace + EXCHANGE, self.namespace + DLX_NAME):
-                await channel.exchange_delete(exchange)
+        await delete_namespace(self.amqp_url, self.namespace, [QUEUE], RETRY_DELAYS)
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ async def create_item(body: ItemCreate, caller: CallerDep, uow: UnitOfWorkDep) -
     return await service.create_item(uow, caller.org_id, body)
 
 
-@router.get("/items", response_model=Page[ItemRead])
-async def list_items(caller: CallerDep, uow: UnitOfWorkDep, page: PageDep) -> Page[Item]:
+@router.get("/items")
+async def list_items(caller: CallerDep, uow: UnitOfWorkDep, page: PageDep) -> Page[ItemRead]:
     query = sa.select(Item).where(Item.org_id == caller.org_id).order_by(Item.name, Item.id)
-    return await paginate(uow.session, query, page)
+    return await paginate(uow.session, query, page, transform=ItemRead.model_validate)
 
 
 @router.get("/items/{item_id}", response_model=ItemRead)

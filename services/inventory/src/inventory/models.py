@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.db import new_metadata, utcnow
+from servicekit.types import UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -22,7 +23,7 @@ class Item(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     type: Mapped[str] = mapped_column(sa.String(20))
     default_unit: Mapped[str] = mapped_column(sa.String(32))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+        UTCDateTime(), default=utcnow, onupdate=utcnow
     )

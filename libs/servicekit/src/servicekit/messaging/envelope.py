@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 def _new_id() -> str:
@@ -40,6 +40,11 @@ class Envelope(BaseModel):
     correlationid: str | None = None
     causationid: str | None = None
     traceparent: str | None = None
+
+    @field_validator("orgid")
+    @classmethod
+    def _orgid_is_a_uuid(cls, value: str) -> str:
+        return str(uuid.UUID(value))
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()

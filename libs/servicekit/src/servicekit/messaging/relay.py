@@ -140,6 +140,4 @@ async def backlog(db: Database) -> tuple[int, float]:
     count, oldest = row
     if not oldest:
         return int(count), 0.0
-    if oldest.tzinfo is None:  # SQLite returns naive datetimes
-        oldest = oldest.replace(tzinfo=UTC)
     return int(count), max(0.0, (datetime.now(UTC) - oldest).total_seconds())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from servicekit.db import new_metadata
+from servicekit.types import UTCDateTime
 
 messaging_metadata = new_metadata()
 
@@ -24,8 +25,8 @@ outbox = sa.Table(
     sa.Column("org_id", sa.String(64), nullable=False),
     sa.Column("routing_key", sa.String(200), nullable=False),
     sa.Column("body", sa.LargeBinary(), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("sent_at", UTCDateTime(), nullable=True),
     sa.Column("publish_attempts", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text(), nullable=True),
 )
@@ -41,7 +42,7 @@ inbox = sa.Table(
     sa.Column("handler", sa.String(200), primary_key=True),
     sa.Column("org_id", sa.String(64), nullable=False),
     sa.Column("event_type", sa.String(200), nullable=False),
-    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("processed_at", UTCDateTime(), nullable=False),
 )
 
 
