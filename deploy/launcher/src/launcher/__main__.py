@@ -61,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
                       json=env("SMALLBATCH_LOG_JSON", "false").lower() == "true")
     if command == "embedded":
         from launcher.embedded import serve_embedded
+        from launcher.keys import ensure_keys
 
-        asyncio.run(serve_embedded(args.var_dir, args.host, args.port))
+        var_dir = args.var_dir.resolve()
+        _, public_key = ensure_keys(var_dir / "keys")
+        asyncio.run(serve_embedded(var_dir, public_key, args.host, args.port))
         return 0
     from launcher.fleet import FleetConfig, create_databases, migrate_all, run_fleet, service_env
 

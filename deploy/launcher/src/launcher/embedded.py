@@ -7,49 +7,58 @@ is shared, and the gateway reaches the services through in-process ASGI calls.
 from __future__ import annotations
 
 import asyncio
-import os
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
 import structlog
 import uvicorn
+from fastapi import FastAPI
 
 from gateway.app import create_app as create_gateway
 from gateway.settings import GatewaySettings
 from launcher.components import SERVICES
-from launcher.keys import ensure_keys
 from servicekit.messaging.memory import InMemoryTransport
 from servicekit.migrations import upgrade_database
 
 logger = structlog.get_logger("launcher.embedded")
 
 
-async def serve_embedded(var_dir: Path, host: str, port: int) -> None:
-    var_dir = Path(os.path.abspath(var_dir))
-    _, public_key = ensure_keys(var_dir / "keys")
+@asynccontextmanager
+async def embedded_fleet(var_dir: Path, public_key: Path,
+                         gateway_settings: GatewaySettings) -> AsyncIterator[FastAPI]:
+    """Migrate and start every service in this process; yield the gateway app to serve.
+
+    `var_dir` (absolute) holds one SQLite file per service.
+    """
     transport = InMemoryTransport()
     await transport.connect()
-    apps = {}
+    apps: dict[str, FastAPI] = {}
     for component in SERVICES:
         settings = component.settings_class(
             database_url=f"sqlite+aiosqlite:///{var_dir / component.name}.db",
             broker_url="memory://",
             jwt_public_key_file=public_key,
-            log_json=False,
         )
         await asyncio.to_thread(upgrade_database, component.migrations_dir,
                                 settings.database_url)
         apps[component.name] = component.create_app(settings, role="all", transport=transport)
     gateway = create_gateway(
-        GatewaySettings(host=host, port=port),
+        gateway_settings,
         upstream_transports={name: httpx.ASGITransport(app=app) for name, app in apps.items()},
     )
     async with AsyncExitStack() as stack:
+        stack.push_async_callback(transport.close)
         for app in apps.values():
             await stack.enter_async_context(app.router.lifespan_context(app))
-        stack.push_async_callback(transport.close)
+        yield gateway
+
+
+async def serve_embedded(var_dir: Path, public_key: Path, host: str, port: int) -> None:
+    """Serve the embedded fleet on http://host:port until stopped."""
+    async with embedded_fleet(var_dir, public_key, GatewaySettings(host=host, port=port)) as app:
         logger.info("embedded fleet ready", url=f"http://{host}:{port}", var_dir=str(var_dir))
-        config = uvicorn.Config(gateway, host=host, port=port, log_config=None,
-                                access_log=False, lifespan="on")
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+                                lifespan="on")
         await uvicorn.Server(config).serve()

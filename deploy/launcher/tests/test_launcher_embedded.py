@@ -1,0 +1,94 @@
+"""Embedded mode: the whole fleet in one process on SQLite and the in-process transport."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.settings import GatewaySettings
+from launcher.embedded import embedded_fleet
+from launcher.keys import ensure_keys
+from servicekit.identity import TokenSigner
+from servicekit.testing.plugin import eventually
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+async def fleet_client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, TokenSigner]]:
+    private, public = ensure_keys(tmp_path / "keys")
+    async with embedded_fleet(tmp_path, public, GatewaySettings()) as gateway, \
+            gateway.router.lifespan_context(gateway):
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://fleet") as client:
+            yield client, TokenSigner(private.read_text())
+
+
+async def test_every_service_passes_its_readiness_check(
+    fleet_client: tuple[httpx.AsyncClient, TokenSigner],
+) -> None:
+    client, _ = fleet_client
+    response = await client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "pass"
+    assert {name for name, [check] in body["checks"].items() if check["status"] == "pass"} == {
+        "inventory", "recipes", "batches", "forecasting", "integrations"}
+
+
+async def test_an_event_crosses_services_on_the_in_process_transport(
+    fleet_client: tuple[httpx.AsyncClient, TokenSigner],
+) -> None:
+    client, signer = fleet_client
+    org = uuid.uuid4()
+    headers = {"Authorization": f"Bearer {signer.sign(user_id='u', org_id=org, role='owner')}"}
+    created = await client.post("/api/v1/inventory/items", headers=headers,
+                                json={"name": "Lye", "type": "ingredient", "default_unit": "g"})
+    assert created.status_code == 201, created.text
+
+    async def recipes_knows_it() -> None:
+        response = await client.get(f"/api/v1/recipe-items/{created.json()['id']}",
+                                    headers=headers)
+        assert response.status_code == 200
+    await eventually(recipes_knows_it, timeout=5)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.fleet
+def test_the_embedded_command_serves_a_healthy_fleet_within_60_seconds(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "SMALLBATCH_VAR_DIR": str(tmp_path), "SMALLBATCH_PORT": str(port)}
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "launcher", "embedded"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        status = None
+        while time.monotonic() - started < 60 and process.poll() is None:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                status = response.json()["status"]
+                if status == "pass":
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        assert status == "pass", process.stderr.read().decode()[-3000:] if process.poll() else ""
+        assert sorted(p.name for p in tmp_path.glob("*.db")) == [
+            "batches.db", "forecasting.db", "integrations.db", "inventory.db", "recipes.db"]
+    finally:
+        process.terminate()
+        process.wait(15)

@@ -1,0 +1,127 @@
+"""Fleet-level fixtures: the whole fleet as real processes on the local servers.
+
+The fleet runs with its own databases (a per-run prefix), its own broker namespace, its own
+ports and its own key pair, so runs never collide with each other or with a developer's fleet.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from servicekit.identity import TokenSigner
+from servicekit.testing.servers import AMQP_URL, POSTGRES_URL, REDIS_URL, require_server
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Fleet:
+    base_url: str
+    var_dir: Path
+    db_prefix: str
+    namespace: str
+    process: subprocess.Popen[bytes]
+
+    def signer(self) -> TokenSigner:
+        return TokenSigner((self.var_dir / "keys" / "private.pem").read_text())
+
+    def token(self, org_id: uuid.UUID, role: str = "owner") -> str:
+        return self.signer().sign(user_id=str(uuid.uuid4()), org_id=org_id, role=role)  # type: ignore[arg-type]
+
+
+def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the fleet exited with {process.returncode} while starting")
+        try:
+            response = httpx.get(f"{base_url}/health", timeout=2)
+            if response.status_code == 200 and response.json()["status"] == "pass":
+                return
+            last = response.text
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(0.5)
+    raise RuntimeError(f"the fleet did not become healthy in {timeout}s: {last}")
+
+
+async def _drop_databases(prefix: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        names = [r["datname"] for r in await conn.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", f"{prefix}%")]
+        for name in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    require_server("PostgreSQL", POSTGRES_URL)
+    require_server("RabbitMQ", AMQP_URL)
+    require_server("Redis", REDIS_URL)
+    run = uuid.uuid4().hex[:8]
+    port = random.randrange(20000, 40000, 200)
+    var_dir = tmp_path_factory.mktemp("fleet")
+    db_prefix = f"sbf_{run}_"
+    namespace = f"f{run}."
+    env = dict(os.environ)
+    env.update({
+        "SMALLBATCH_VAR_DIR": str(var_dir),
+        "SMALLBATCH_PORT": str(port),
+        "SMALLBATCH_DB_PREFIX": db_prefix,
+        "SMALLBATCH_BROKER_NAMESPACE": namespace,
+        "SMALLBATCH_POSTGRES_URL": POSTGRES_URL.rsplit("/", 1)[0],
+        "SMALLBATCH_AMQP_URL": AMQP_URL,
+        "SMALLBATCH_REDIS_URL": REDIS_URL,
+    })
+    log = (var_dir / "fleet.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "launcher", "fleet"], env=env, cwd=ROOT,
+                               stdout=log, stderr=subprocess.STDOUT)
+    fleet = Fleet(f"http://127.0.0.1:{port}", var_dir, db_prefix, namespace, process)
+    try:
+        _wait_healthy(fleet.base_url, process, timeout=120)
+        yield fleet
+    except Exception:
+        log.flush()
+        sys.stderr.write((var_dir / "fleet.log").read_text()[-5000:])
+        raise
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+        import asyncio
+
+        asyncio.run(_drop_databases(db_prefix))
+        asyncio.run(_delete_broker_namespace(namespace))
+
+
+async def _delete_broker_namespace(namespace: str) -> None:
+    from servicekit.testing.broker import delete_namespace
+
+    await delete_namespace(AMQP_URL, namespace)
+
+
+@pytest.fixture
+async def gateway(fleet: Fleet) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=fleet.base_url, timeout=15) as client:
+        yield client
