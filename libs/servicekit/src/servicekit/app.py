@@ -19,6 +19,7 @@ from typing import Literal
 import structlog
 from fastapi import APIRouter, Depends, FastAPI
 
+from servicekit.admin import admin_router
 from servicekit.db import Database
 from servicekit.errors import install_error_handlers
 from servicekit.health import CheckResult, HealthChecks, health_router
@@ -148,6 +149,7 @@ def create_service_app(settings: ServiceSettings, *, title: str,
     app.add_middleware(RequestContextMiddleware, metrics=runtime.metrics)
     app.include_router(health_router())
     app.include_router(metrics_router())
+    app.include_router(admin_router())
     if role in ("api", "all"):
         for router in routers:
             app.include_router(router, dependencies=[Depends(current_caller)])

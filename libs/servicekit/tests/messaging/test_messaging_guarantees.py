@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from contracts import Event
+from servicekit.app import create_service_app
 from servicekit.db import Database, EventContext, UnitOfWork
 from servicekit.messaging.consumer import EventConsumer
 from servicekit.messaging.envelope import Envelope
@@ -20,8 +21,10 @@ from servicekit.messaging.rabbitmq import RabbitMQTransport
 from servicekit.messaging.relay import OutboxRelay
 from servicekit.messaging.transport import PublishFailed
 from servicekit.metrics import ServiceMetrics
+from servicekit.settings import ServiceSettings
 from servicekit.testing.broker import delete_namespace
 from servicekit.testing.plugin import PostgresDatabases, eventually
+from servicekit.testing.service import running_service
 from servicekit.testing.tcpproxy import TCPProxy
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -266,3 +269,52 @@ async def _event_ids(harness: Harness) -> set[str]:
         from sqlalchemy import text
 
         return set((await session.scalars(text("SELECT event_id FROM effect"))).all())
+
+
+async def test_an_admin_lists_a_dead_letter_and_replays_it_once_the_handler_is_fixed(
+    harness: Harness, mint_token, token_keys: tuple[str, str],
+) -> None:
+    broken = True
+
+    async def flaky_until_fixed(uow: UnitOfWork, event: ProbeHappened,
+                                envelope: Envelope) -> None:
+        if broken:
+            raise RuntimeError("a bug in the handler")
+        await record_effect(uow, event, envelope)
+
+    registry = HandlerRegistry()
+    registry.on(ProbeHappened)(flaky_until_fixed)
+    settings = ServiceSettings(
+        service_name="probe", database_url=harness.db.url, broker_url=harness.amqp_url,
+        broker_namespace=harness.namespace, consumer_max_attempts=2,
+        consumer_retry_delays=list(RETRY_DELAYS), jwt_public_key=token_keys[1],
+    )
+    app = create_service_app(settings, title="probe", handlers=registry)
+    admin = {"Authorization": f"Bearer {mint_token(scopes=['platform:admin'])}"}
+    async with running_service(app) as client:
+        event_id = await harness.write_event("needs a fix")
+        await harness.relay(app.state.runtime.transport).publish_pending()
+
+        async def listed() -> dict:
+            response = await client.get("/admin/dead-letters", headers=admin)
+            assert response.status_code == 200
+            body = response.json()
+            assert [item["id"] for item in body["items"]] == [event_id]
+            return body["items"][0]
+        letter = await eventually(listed, timeout=20)
+        assert letter["event"]["data"] == {"value": "needs a fix"}
+        assert "a bug in the handler" in letter["reason"]
+
+        owner = {"Authorization": f"Bearer {mint_token()}"}
+        assert (await client.get("/admin/dead-letters", headers=owner)).status_code == 403
+
+        broken = False
+        replayed = await client.post(f"/admin/dead-letters/{event_id}/replay", headers=admin)
+        assert replayed.status_code == 202
+
+        async def took_effect() -> None:
+            assert await harness.scalar("SELECT count(*) FROM effect") == 1
+        await eventually(took_effect)
+        assert (await client.get("/admin/dead-letters", headers=admin)).json()["items"] == []
+        missing = await client.post(f"/admin/dead-letters/{event_id}/replay", headers=admin)
+        assert missing.status_code == 404
