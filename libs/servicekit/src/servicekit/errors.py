@@ -128,7 +128,10 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def validation_details(errors: list[dict[str, Any]]) -> dict[str, Any]:
     fields: dict[str, list[str]] = defaultdict(list)
     for err in errors:
-        fields[_field_path(tuple(err.get("loc", ())))].append(err.get("msg", "is invalid"))
+        # A JSON syntax error's location ends in a character offset, not a field.
+        path = "body" if err.get("type") == "json_invalid" else _field_path(
+            tuple(err.get("loc", ())))
+        fields[path].append(err.get("msg", "is invalid"))
     return {"fields": dict(fields)}
 
 

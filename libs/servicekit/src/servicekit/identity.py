@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 
@@ -21,7 +22,6 @@ from servicekit.errors import AuthenticationRequired, InsufficientPermissions
 
 Role = Literal["owner", "manager", "operator", "viewer"]
 ROLES: tuple[Role, ...] = ("owner", "manager", "operator", "viewer")
-ALGORITHMS = ["EdDSA", "RS256"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -87,19 +87,22 @@ class TokenVerifier:
     def __init__(self, public_key_pem: str, *, issuer: str = "smallbatch-gateway",
                  audience: str = "smallbatch-services") -> None:
         self._key = serialization.load_pem_public_key(public_key_pem.encode())
+        # Accept only the algorithm this key is for: a token naming another one is refused
+        # before any key handling (no algorithm confusion, no alg "none").
+        self._algorithms = ["RS256"] if isinstance(self._key, rsa.RSAPublicKey) else ["EdDSA"]
         self.issuer = issuer
         self.audience = audience
 
     def verify(self, token: str) -> Caller:
         try:
             claims = jwt.decode(
-                token, self._key, algorithms=ALGORITHMS,  # type: ignore[arg-type]
+                token, self._key, algorithms=self._algorithms,  # type: ignore[arg-type]
                 audience=self.audience, issuer=self.issuer,
                 options={"require": ["exp", "iat", "sub", "aud", "iss"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise AuthenticationRequired("Token has expired") from exc
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:
             raise AuthenticationRequired("Token is invalid") from exc
         role = claims.get("role")
         try:

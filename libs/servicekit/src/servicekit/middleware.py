@@ -10,6 +10,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.context import request_id_var
+from servicekit.errors import error_response
 from servicekit.metrics import ServiceMetrics
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -38,21 +39,32 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = incoming_request_id(scope)
-        request_id_var.set(request_id)
+        token = request_id_var.set(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        started_response = False
         header = (REQUEST_ID_HEADER, request_id.encode())
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answer here rather than in Starlette's outermost error middleware, so the 500
+            # carries the request id too.
+            if started_response:
+                raise
+            logger.exception("unhandled error", method=scope["method"], path=scope["path"])
+            response = error_response(500, "INTERNAL_SERVER_ERROR",
+                                      "An unexpected error occurred")
+            await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -63,3 +75,4 @@ class RequestContextMiddleware:
                 logger.info("request", method=scope["method"], path=scope["path"],
                             status=status, duration_ms=round(elapsed * 1000, 2))
             structlog.contextvars.unbind_contextvars("request_id")
+            request_id_var.reset(token)

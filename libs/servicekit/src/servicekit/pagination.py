@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
+MAX_PAGE = 1_000_000  # keeps every OFFSET within what a database can skip
 
 
 class PageParams(BaseModel):
@@ -26,7 +27,7 @@ class PageParams(BaseModel):
 
 
 def page_params(
-    page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")] = 1,
     per_page: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 20,
 ) -> PageParams:
     return PageParams(page=page, per_page=per_page)

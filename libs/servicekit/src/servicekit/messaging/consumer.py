@@ -23,6 +23,10 @@ from servicekit.metrics import ServiceMetrics
 logger = structlog.get_logger("servicekit.consumer")
 
 
+class InvalidPayload(Exception):
+    """The event's data does not match its contract: no retry can help."""
+
+
 class EventConsumer:
     def __init__(self, db: Database, transport: Transport, queue: str,
                  handlers: HandlerRegistry, *, max_attempts: int = 5,
@@ -53,11 +57,11 @@ class EventConsumer:
         try:
             for handler in self.handlers.for_type(envelope.type):
                 applied |= await self._run_once(handler, envelope)
-        except ValidationError as exc:
+        except InvalidPayload as exc:
             self._count(envelope.type, "dead_lettered")
             log.error("event payload does not match its contract; dead-lettering",
-                      error=str(exc))
-            return Disposition.dead_letter(f"invalid payload: {exc.error_count()} errors")
+                      error=str(exc.__cause__))
+            return Disposition.dead_letter(str(exc))
         except Exception as exc:
             if self.metrics is not None:
                 self.metrics.events_failed.labels(envelope.type).inc()
@@ -74,7 +78,10 @@ class EventConsumer:
 
     async def _run_once(self, handler: RegisteredHandler, envelope: Envelope) -> bool:
         """Run `handler` unless the inbox shows it already ran; True when it ran now."""
-        event = handler.event_class.model_validate(envelope.data)
+        try:
+            event = handler.event_class.model_validate(envelope.data)
+        except ValidationError as exc:
+            raise InvalidPayload(f"invalid payload: {exc.error_count()} errors") from exc
         context = EventContext(org_id=envelope.orgid, correlation_id=envelope.correlationid,
                                causation_id=envelope.id)
         async with self.db.unit_of_work(context) as uow:
