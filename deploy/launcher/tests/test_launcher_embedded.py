@@ -92,3 +92,16 @@ def test_the_embedded_command_serves_a_healthy_fleet_within_60_seconds(tmp_path:
     finally:
         process.terminate()
         process.wait(15)
+
+
+async def test_the_gateway_serves_one_openapi_document_for_every_service_and_its_docs(
+    fleet_client: tuple[httpx.AsyncClient, TokenSigner],
+) -> None:
+    client, _ = fleet_client
+    document = (await client.get("/openapi.json")).json()
+    assert {"/api/v1/inventory/items", "/api/v1/inventory/items/{item_id}",
+            "/api/v1/recipe-items", "/api/v1/recipe-items/{item_id}"} <= set(document["paths"])
+    assert "x-unavailable-services" not in document
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    assert "/openapi.json" in docs.text

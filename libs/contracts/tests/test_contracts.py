@@ -2,8 +2,10 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import contracts
 import pytest
+from pydantic import ValidationError
+
+import contracts
 from contracts import (
     EVENT_TYPES,
     BatchCancelled,
@@ -23,7 +25,6 @@ from contracts import (
     event_class,
 )
 from contracts.inventory import ConsumptionLine
-from pydantic import ValidationError
 
 # The fleet table of DESIGN.md: every event a service publishes, with its routing key.
 FLEET_EVENTS = {

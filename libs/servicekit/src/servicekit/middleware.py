@@ -40,7 +40,7 @@ class RequestContextMiddleware:
             return
         request_id = incoming_request_id(scope)
         token = request_id_var.set(request_id)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        log_context = structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
         started_response = False
@@ -74,5 +74,5 @@ class RequestContextMiddleware:
             if scope["path"] not in _UNLOGGED_PATHS:
                 logger.info("request", method=scope["method"], path=scope["path"],
                             status=status, duration_ms=round(elapsed * 1000, 2))
-            structlog.contextvars.unbind_contextvars("request_id")
+            structlog.contextvars.reset_contextvars(**log_context)
             request_id_var.reset(token)
