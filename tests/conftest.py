@@ -21,7 +21,6 @@ import asyncpg
 import httpx
 import pytest
 
-from servicekit.identity import TokenSigner
 from servicekit.testing.servers import AMQP_URL, POSTGRES_URL, REDIS_URL, require_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,11 +34,6 @@ class Fleet:
     namespace: str
     process: subprocess.Popen[bytes]
 
-    def signer(self) -> TokenSigner:
-        return TokenSigner((self.var_dir / "keys" / "private.pem").read_text())
-
-    def token(self, org_id: uuid.UUID, role: str = "owner") -> str:
-        return self.signer().sign(user_id=str(uuid.uuid4()), org_id=org_id, role=role)  # type: ignore[arg-type]
 
 
 def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -125,3 +119,26 @@ async def _delete_broker_namespace(namespace: str) -> None:
 async def gateway(fleet: Fleet) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=fleet.base_url, timeout=15) as client:
         yield client
+
+
+async def register_organization(gateway: httpx.AsyncClient, name: str = "Lye & Larch Soaps",
+                                ) -> dict[str, str]:
+    """Register a new organization through the gateway; its owner's auth headers."""
+    response = await gateway.post("/api/v1/auth/register", json={
+        "organization_name": name, "email": f"owner-{uuid.uuid4().hex[:12]}@example.com",
+        "password": "correct horse battery", "first_name": "Ada", "last_name": "Lovelace",
+    })
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+async def owner(gateway: httpx.AsyncClient) -> dict[str, str]:
+    """Auth headers of the owner of a freshly registered organization."""
+    return await register_organization(gateway)
+
+
+@pytest.fixture
+async def other_owner(gateway: httpx.AsyncClient) -> dict[str, str]:
+    """Auth headers of the owner of another organization."""
+    return await register_organization(gateway, "Wick & Wax Candles")

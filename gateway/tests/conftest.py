@@ -13,14 +13,17 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from gateway.app import create_app
+from gateway.app import MIGRATIONS_DIR, create_app
+from gateway.identity.testing import access_token
 from gateway.settings import GatewaySettings
+from servicekit.migrations import upgrade_database
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 SERVICES = ("inventory", "recipes", "batches", "forecasting", "integrations")
@@ -123,23 +126,52 @@ async def upstream_url() -> AsyncIterator[str]:
 GatewayFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
-@pytest.fixture
-def gateway(upstream_url: str) -> GatewayFactory:
-    """gateway(**settings, upstream_transports=..., uvicorn_options=...) -> a client of a
-    gateway served by uvicorn.
+@pytest.fixture(scope="session")
+async def gateway_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The gateway's own (identity) database: SQLite, migrated once for the run."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('gateway') / 'gateway.db'}"
+    await asyncio.to_thread(upgrade_database, MIGRATIONS_DIR, url)
+    return url
 
-    Every service URL defaults to the shared echoing upstream.
+
+@pytest.fixture
+def gateway_settings(gateway_database: str,
+                     token_keys: tuple[str, str]) -> Callable[..., GatewaySettings]:
+    """gateway_settings(**overrides): settings with a migrated database and the test key;
+    rate limits are off unless a test turns them on."""
+
+    def make(**overrides: Any) -> GatewaySettings:
+        return GatewaySettings(**{"database_url": gateway_database,
+                                  "jwt_private_key": token_keys[0],
+                                  "rate_limits_enabled": False, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def gateway(upstream_url: str,
+            gateway_settings: Callable[..., GatewaySettings]) -> GatewayFactory:
+    """gateway(**settings, upstream_transports=..., uvicorn_options=..., configure=...) -> a
+    client of a gateway served by uvicorn.
+
+    Every service URL defaults to the shared echoing upstream. `configure(app)` is called
+    before the app is served (to add what a test needs, or to keep the app at hand). The
+    client signs in as an owner of a fresh organization (its access token in every request).
     """
 
     @asynccontextmanager
     async def start(*, upstream_transports: dict[str, httpx.AsyncBaseTransport] | None = None,
                     uvicorn_options: dict[str, Any] | None = None,
+                    configure: Callable[[FastAPI], object] | None = None,
                     **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
         urls = {f"{service}_url": upstream_url for service in SERVICES}
-        settings = GatewaySettings(**{**urls, **overrides})
+        settings = gateway_settings(**{**urls, **overrides})
         app = create_app(settings, upstream_transports=upstream_transports)
+        if configure is not None:
+            configure(app)
+        headers = {"Authorization": f"Bearer {access_token(settings)}"}
         async with serve(app, **(uvicorn_options or {})) as url, \
-                httpx.AsyncClient(base_url=url, timeout=10) as client:
+                httpx.AsyncClient(base_url=url, timeout=10, headers=headers) as client:
             yield client
 
     return start

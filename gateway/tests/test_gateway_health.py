@@ -1,7 +1,6 @@
 import httpx
 
 from gateway.app import create_app
-from gateway.settings import GatewaySettings
 
 SERVICES = ("inventory", "recipes", "batches", "forecasting", "integrations")
 
@@ -81,9 +80,9 @@ async def test_the_gateway_is_live_whatever_the_fleet_says(gateway, dead_url):
     assert fleet.status_code == 503
 
 
-async def test_fleet_health_reaches_in_process_services(upstream_app):
+async def test_fleet_health_reaches_in_process_services(upstream_app, gateway_settings):
     transports = {service: httpx.ASGITransport(app=upstream_app(service)) for service in SERVICES}
-    app = create_app(GatewaySettings(), upstream_transports=transports)
+    app = create_app(gateway_settings(), upstream_transports=transports)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
     ) as client:

@@ -2,11 +2,18 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.app import create_app
+from gateway.identity.testing import access_token
+from gateway.proxy import Authorize, Proxy, Upstreams
 from gateway.settings import GatewaySettings
+from servicekit.identity import TokenVerifier
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -30,10 +37,8 @@ def assert_envelope(response: httpx.Response, status: int, code: str) -> dict:
     return body
 
 
-async def test_a_get_passes_through_with_status_headers_body_and_request_id(client):
-    response = await client.get("/api/v1/inventory/items/7", headers={
-        "X-Request-ID": "req-1.a:b", "Authorization": "Bearer service-token",
-    })
+async def test_a_get_passes_through_with_status_headers_body_and_request_id(client, token_keys):
+    response = await client.get("/api/v1/inventory/items/7", headers={"X-Request-ID": "req-1.a:b"})
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
@@ -45,7 +50,9 @@ async def test_a_get_passes_through_with_status_headers_body_and_request_id(clie
     assert (echoed["method"], echoed["path"]) == ("GET", "/api/v1/inventory/items/7")
     received = received_headers(response)
     assert received["x-request-id"] == ["req-1.a:b"]
-    assert received["authorization"] == ["Bearer service-token"]
+    [authorization] = received["authorization"]
+    service_caller = TokenVerifier(token_keys[1]).verify(authorization.removeprefix("Bearer "))
+    assert service_caller.role == "owner"
     assert "content-length" not in received
 
 
@@ -282,14 +289,16 @@ async def test_proxied_requests_are_counted_by_area(client):
     assert 'route="unmatched",status="404"' in metrics
 
 
-async def test_upstream_transports_reach_an_in_process_service(upstream_url, upstream_app):
+async def test_upstream_transports_reach_an_in_process_service(upstream_url, upstream_app,
+                                                                 gateway_settings):
     in_process = upstream_app("in-process")
-    settings = GatewaySettings(inventory_url="http://inventory.internal",
-                               recipes_url=upstream_url)
+    settings = gateway_settings(inventory_url="http://inventory.internal",
+                                recipes_url=upstream_url)
     app = create_app(settings,
                      upstream_transports={"inventory": httpx.ASGITransport(app=in_process)})
     async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway.test",
+        headers={"Authorization": f"Bearer {access_token(settings)}"},
     ) as client:
         posted = await client.post("/api/v1/inventory/items?x=1", json={"name": "lye"},
                                    headers={"X-Request-ID": "req-embedded"})
@@ -303,3 +312,72 @@ async def test_upstream_transports_reach_an_in_process_service(upstream_url, ups
     assert json.loads(echoed["body"]) == {"name": "lye"}
     assert received_headers(posted)["x-request-id"] == ["req-embedded"]
     assert over_network.headers["x-upstream"] == "echo"
+
+
+def proxy_app(upstream_url: str, authorize: Authorize) -> Starlette:
+    """Just the proxy, with an `authorize` hook, in front of the echoing upstream."""
+    settings = GatewaySettings(**{f"{name}_url": upstream_url
+                                  for name in GatewaySettings().upstream_urls()})
+    upstreams = Upstreams(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await upstreams.open()
+        try:
+            yield
+        finally:
+            await upstreams.aclose()
+
+    proxy = Proxy(upstreams, max_body_bytes=settings.max_body_bytes, authorize=authorize)
+    return Starlette(routes=[Route("/{path:path}", proxy)], lifespan=lifespan)
+
+
+class AuthenticatedAs:
+    """Stands in for the identity middleware: puts a principal in the request's state."""
+
+    def __init__(self, app: ASGIApp, principal: str) -> None:
+        self.app = app
+        self.principal = principal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope["state"] = {**scope.get("state", {}), "principal": self.principal}
+        await self.app(scope, receive, send)
+
+
+CALLERS_CREDENTIALS = {"Authorization": "Bearer callers-own-token", "X-API-Key": "sb_live_abc"}
+
+
+async def test_the_authorize_hook_replaces_the_callers_credentials(serve, upstream_url):
+    app = proxy_app(upstream_url, lambda scope: b"Bearer gateway-signed")
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
+        response = await client.get("/api/v1/inventory/items", headers=CALLERS_CREDENTIALS)
+
+    received = received_headers(response)
+    assert received["authorization"] == ["Bearer gateway-signed"]
+    assert "x-api-key" not in received
+
+
+async def test_an_authorize_hook_that_answers_none_sends_no_credentials(serve, upstream_url):
+    app = proxy_app(upstream_url, lambda scope: None)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
+        response = await client.post("/api/v1/batches/start", json={},
+                                      headers=CALLERS_CREDENTIALS)
+
+    received = received_headers(response)
+    assert "authorization" not in received
+    assert "x-api-key" not in received
+    assert received["content-type"] == ["application/json"]
+
+
+async def test_the_authorize_hook_sees_the_principal_in_the_request_state(serve, upstream_url):
+    def authorize(scope: Scope) -> bytes:
+        return f"Bearer for-{scope['state']['principal']}".encode()
+
+    app = AuthenticatedAs(proxy_app(upstream_url, authorize), "user-42")
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
+        response = await client.get("/api/v1/recipes", headers=CALLERS_CREDENTIALS)
+
+    assert received_headers(response)["authorization"] == ["Bearer for-user-42"]
+
+

@@ -14,29 +14,32 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.settings import GatewaySettings
 from launcher.embedded import embedded_fleet
 from launcher.keys import ensure_keys
-from servicekit.identity import TokenSigner
 from servicekit.testing.plugin import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-async def fleet_client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, TokenSigner]]:
-    private, public = ensure_keys(tmp_path / "keys")
-    async with embedded_fleet(tmp_path, public, GatewaySettings()) as gateway, \
-            gateway.router.lifespan_context(gateway):
+async def fleet_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    ensure_keys(tmp_path / "keys")
+    async with embedded_fleet(tmp_path) as gateway, gateway.router.lifespan_context(gateway):
         transport = httpx.ASGITransport(app=gateway)
         async with httpx.AsyncClient(transport=transport, base_url="http://fleet") as client:
-            yield client, TokenSigner(private.read_text())
+            yield client
 
 
-async def test_every_service_passes_its_readiness_check(
-    fleet_client: tuple[httpx.AsyncClient, TokenSigner],
-) -> None:
-    client, _ = fleet_client
+async def signed_in(client: httpx.AsyncClient) -> dict[str, str]:
+    registered = await client.post("/api/v1/auth/register", json={
+        "organization_name": "Lye & Larch Soaps", "email": f"{uuid.uuid4().hex}@example.com",
+        "password": "correct horse battery", "first_name": "Ada", "last_name": "Lovelace"})
+    assert registered.status_code == 201, registered.text
+    return {"Authorization": f"Bearer {registered.json()['access_token']}"}
+
+
+async def test_every_service_passes_its_readiness_check(fleet_client: httpx.AsyncClient) -> None:
+    client = fleet_client
     response = await client.get("/health")
     assert response.status_code == 200
     body = response.json()
@@ -46,11 +49,10 @@ async def test_every_service_passes_its_readiness_check(
 
 
 async def test_an_event_crosses_services_on_the_in_process_transport(
-    fleet_client: tuple[httpx.AsyncClient, TokenSigner],
+    fleet_client: httpx.AsyncClient,
 ) -> None:
-    client, signer = fleet_client
-    org = uuid.uuid4()
-    headers = {"Authorization": f"Bearer {signer.sign(user_id='u', org_id=org, role='owner')}"}
+    client = fleet_client
+    headers = await signed_in(client)
     created = await client.post("/api/v1/inventory/items", headers=headers,
                                 json={"name": "Lye", "type": "ingredient", "default_unit": "g"})
     assert created.status_code == 201, created.text
@@ -88,19 +90,21 @@ def test_the_embedded_command_serves_a_healthy_fleet_within_60_seconds(tmp_path:
             time.sleep(0.3)
         assert status == "pass", process.stderr.read().decode()[-3000:] if process.poll() else ""
         assert sorted(p.name for p in tmp_path.glob("*.db")) == [
-            "batches.db", "forecasting.db", "integrations.db", "inventory.db", "recipes.db"]
+            "batches.db", "forecasting.db", "gateway.db", "integrations.db", "inventory.db",
+            "recipes.db"]
     finally:
         process.terminate()
         process.wait(15)
 
 
 async def test_the_gateway_serves_one_openapi_document_for_every_service_and_its_docs(
-    fleet_client: tuple[httpx.AsyncClient, TokenSigner],
+    fleet_client: httpx.AsyncClient,
 ) -> None:
-    client, _ = fleet_client
+    client = fleet_client
     document = (await client.get("/openapi.json")).json()
     assert {"/api/v1/inventory/items", "/api/v1/inventory/items/{item_id}",
-            "/api/v1/recipe-items", "/api/v1/recipe-items/{item_id}"} <= set(document["paths"])
+            "/api/v1/recipe-items", "/api/v1/recipe-items/{item_id}",
+            "/api/v1/auth/login", "/api/v1/api-keys"} <= set(document["paths"])
     assert "x-unavailable-services" not in document
     docs = await client.get("/docs")
     assert docs.status_code == 200

@@ -26,7 +26,8 @@ async def check_service(upstreams: Upstreams, service: str,
                         budget_seconds: float) -> dict[str, Any]:
     """One service's readiness as a check entry: its status and its own checks."""
     started = time.perf_counter()
-    entry: dict[str, Any] = {"componentId": service, "componentType": "service"}
+    entry: dict[str, Any] = {"componentId": service, "componentType": "service",
+                             "circuitBreaker": upstreams.breakers[service].state}
     headers = {"X-Request-ID": request_id} if (request_id := current_request_id()) else {}
     try:
         # asyncio's deadline bounds in-process (ASGI) services too, which ignore httpx's.

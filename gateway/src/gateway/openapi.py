@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -64,8 +65,10 @@ def merge_documents(documents: dict[str, dict[str, Any]], *, title: str,
 
 class MergedOpenAPI:
     def __init__(self, upstreams: Upstreams, *, title: str, version: str,
-                 timeout_seconds: float) -> None:
+                 timeout_seconds: float,
+                 own_document: Callable[[], dict[str, Any]] | None = None) -> None:
         self.upstreams = upstreams
+        self.own_document = own_document
         self.title = title
         self.version = version
         self.timeout_seconds = timeout_seconds
@@ -84,6 +87,8 @@ class MergedOpenAPI:
         services = sorted(self.upstreams.base_urls)
         fetched = await asyncio.gather(*(self._fetch(s) for s in services))
         documents = {s: doc for s, doc in zip(services, fetched, strict=True) if doc is not None}
+        if self.own_document is not None:
+            documents["gateway"] = self.own_document()
         merged = merge_documents(documents, title=self.title, version=self.version)
         missing = sorted(set(services) - documents.keys())
         if missing:

@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         from launcher.keys import ensure_keys
 
         var_dir = args.var_dir.resolve()
-        _, public_key = ensure_keys(var_dir / "keys")
-        asyncio.run(serve_embedded(var_dir, public_key, args.host, args.port))
+        ensure_keys(var_dir / "keys")
+        asyncio.run(serve_embedded(var_dir, args.host, args.port))
         return 0
     from launcher.fleet import FleetConfig, create_databases, migrate_all, run_fleet, service_env
 
@@ -75,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "migrate":
         from launcher.keys import ensure_keys
 
-        _, public_key = ensure_keys(args.var_dir / "keys")
+        private_key, public_key = ensure_keys(args.var_dir / "keys")
         asyncio.run(create_databases(config))
-        migrate_all(service_env(config, public_key))
+        migrate_all(service_env(config, private_key, public_key))
         return 0
     return run_fleet(config)
 

@@ -16,6 +16,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
+from gateway.app import MIGRATIONS_DIR as GATEWAY_MIGRATIONS_DIR
 from gateway.app import create_app as create_gateway
 from gateway.settings import GatewaySettings
 from launcher.components import SERVICES
@@ -26,12 +27,14 @@ logger = structlog.get_logger("launcher.embedded")
 
 
 @asynccontextmanager
-async def embedded_fleet(var_dir: Path, public_key: Path,
-                         gateway_settings: GatewaySettings) -> AsyncIterator[FastAPI]:
+async def embedded_fleet(var_dir: Path, host: str = "127.0.0.1",
+                         port: int = 8000) -> AsyncIterator[FastAPI]:
     """Migrate and start every service in this process; yield the gateway app to serve.
 
-    `var_dir` (absolute) holds one SQLite file per service.
+    `var_dir` (absolute) holds one SQLite file per service and the gateway, and the key pair
+    in `keys/` (see launcher.keys.ensure_keys).
     """
+    private_key, public_key = var_dir / "keys" / "private.pem", var_dir / "keys" / "public.pem"
     transport = InMemoryTransport()
     await transport.connect()
     apps: dict[str, FastAPI] = {}
@@ -44,6 +47,12 @@ async def embedded_fleet(var_dir: Path, public_key: Path,
         await asyncio.to_thread(upgrade_database, component.migrations_dir,
                                 settings.database_url)
         apps[component.name] = component.create_app(settings, role="all", transport=transport)
+    gateway_settings = GatewaySettings(
+        host=host, port=port, database_url=f"sqlite+aiosqlite:///{var_dir / 'gateway.db'}",
+        jwt_private_key_file=private_key, redis_url=None,
+    )
+    await asyncio.to_thread(upgrade_database, GATEWAY_MIGRATIONS_DIR,
+                            gateway_settings.database_url)
     gateway = create_gateway(
         gateway_settings,
         upstream_transports={name: httpx.ASGITransport(app=app) for name, app in apps.items()},
@@ -55,9 +64,9 @@ async def embedded_fleet(var_dir: Path, public_key: Path,
         yield gateway
 
 
-async def serve_embedded(var_dir: Path, public_key: Path, host: str, port: int) -> None:
+async def serve_embedded(var_dir: Path, host: str, port: int) -> None:
     """Serve the embedded fleet on http://host:port until stopped."""
-    async with embedded_fleet(var_dir, public_key, GatewaySettings(host=host, port=port)) as app:
+    async with embedded_fleet(var_dir, host, port) as app:
         logger.info("embedded fleet ready", url=f"http://{host}:{port}", var_dir=str(var_dir))
         config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
                                 lifespan="on")

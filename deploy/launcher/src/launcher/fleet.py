@@ -40,7 +40,7 @@ class FleetConfig:
         return f"{base}/{self.database_name(service)}"
 
 
-def service_env(config: FleetConfig, public_key: Path) -> dict[str, str]:
+def service_env(config: FleetConfig, private_key: Path, public_key: Path) -> dict[str, str]:
     env = dict(os.environ)
     for component in SERVICES:
         p = component.env_prefix
@@ -55,8 +55,13 @@ def service_env(config: FleetConfig, public_key: Path) -> dict[str, str]:
         env[f"GATEWAY_{component.name.upper()}_URL"] = (
             f"http://{config.host}:{config.port + component.port_offset}"
         )
-    env.update({"GATEWAY_HOST": config.host, "GATEWAY_PORT": str(config.port),
-                "GATEWAY_REDIS_URL": config.redis_url})
+    env.update({
+        "GATEWAY_HOST": config.host,
+        "GATEWAY_PORT": str(config.port),
+        "GATEWAY_REDIS_URL": config.redis_url,
+        "GATEWAY_DATABASE_URL": config.database_url("gateway"),
+        "GATEWAY_JWT_PRIVATE_KEY_FILE": str(private_key),
+    })
     return env
 
 
@@ -64,8 +69,8 @@ async def create_databases(config: FleetConfig) -> None:
     conn = await asyncpg.connect(f"{config.postgres_url.rstrip('/')}/postgres")
     try:
         existing = {r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")}
-        for component in SERVICES:
-            name = config.database_name(component.name)
+        for part in (*(c.name for c in SERVICES), "gateway"):
+            name = config.database_name(part)
             if name not in existing:
                 await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -73,10 +78,9 @@ async def create_databases(config: FleetConfig) -> None:
 
 
 def migrate_all(env: dict[str, str]) -> None:
-    procs = [
-        subprocess.Popen([sys.executable, "-m", c.name, "migrate"], env=env) for c in SERVICES
-    ]
-    failed = [c.name for c, p in zip(SERVICES, procs, strict=True) if p.wait() != 0]
+    names = [*(c.name for c in SERVICES), "gateway"]
+    procs = [subprocess.Popen([sys.executable, "-m", name, "migrate"], env=env) for name in names]
+    failed = [name for name, p in zip(names, procs, strict=True) if p.wait() != 0]
     if failed:
         raise SystemExit(f"migrations failed for: {', '.join(failed)}")
 
@@ -85,9 +89,9 @@ def run_fleet(config: FleetConfig) -> int:
     """Start every process, then wait; stop them all when one dies or on SIGINT/SIGTERM."""
     import asyncio
 
-    _, public_key = ensure_keys(config.var_dir / "keys")
+    private_key, public_key = ensure_keys(config.var_dir / "keys")
     asyncio.run(create_databases(config))
-    env = service_env(config, public_key)
+    env = service_env(config, private_key, public_key)
     migrate_all(env)
     commands: list[tuple[str, list[str]]] = []
     for c in SERVICES:
