@@ -29,10 +29,25 @@ ROOT = Path(__file__).resolve().parents[1]
 @dataclass
 class Fleet:
     base_url: str
+    port: int
     var_dir: Path
     db_prefix: str
     namespace: str
     process: subprocess.Popen[bytes]
+
+    def gateway_env(self) -> dict[str, str]:
+        """The environment a further gateway process of this fleet needs."""
+        env = dict(os.environ)
+        for offset, service in enumerate(
+                ("inventory", "recipes", "batches", "forecasting", "integrations"), start=1):
+            env[f"GATEWAY_{service.upper()}_URL"] = f"http://127.0.0.1:{self.port + offset}"
+        base = POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        env.update({
+            "GATEWAY_DATABASE_URL": f"{base}/{self.db_prefix}gateway",
+            "GATEWAY_JWT_PRIVATE_KEY_FILE": str(self.var_dir / "keys" / "private.pem"),
+            "GATEWAY_REDIS_URL": REDIS_URL,
+        })
+        return env
 
 
 
@@ -83,11 +98,15 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         "SMALLBATCH_POSTGRES_URL": POSTGRES_URL.rsplit("/", 1)[0],
         "SMALLBATCH_AMQP_URL": AMQP_URL,
         "SMALLBATCH_REDIS_URL": REDIS_URL,
+        # Tests sign up many organizations from one address: room for them, and counters
+        # of this run's own (test_fleet_limits starts gateways with the real limits).
+        "GATEWAY_RATE_LIMIT_SCALE": "50",
+        "GATEWAY_RATE_LIMIT_KEY_PREFIX": f"sbf:{run}",
     })
     log = (var_dir / "fleet.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "launcher", "fleet"], env=env, cwd=ROOT,
                                stdout=log, stderr=subprocess.STDOUT)
-    fleet = Fleet(f"http://127.0.0.1:{port}", var_dir, db_prefix, namespace, process)
+    fleet = Fleet(f"http://127.0.0.1:{port}", port, var_dir, db_prefix, namespace, process)
     try:
         _wait_healthy(fleet.base_url, process, timeout=120)
         yield fleet

@@ -43,7 +43,7 @@ def create_app(settings: GatewaySettings, *,
     version = package_version("gateway")
     upstreams = Upstreams(settings, upstream_transports)
     identity = IdentityRuntime(settings)
-    rate_limiter = RateLimiter(settings)
+    rate_limiter = RateLimiter(settings, key_prefix=settings.rate_limit_key_prefix)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -73,6 +73,9 @@ class GatewaySettings(BaseSettings):
     # Rate limits: shared counters in Redis when set (several replicas), else in memory.
     redis_url: str | None = None
     rate_limits_enabled: bool = True
+    rate_limit_key_prefix: str = Field(
+        default="smallbatch:ratelimit", description="Prefix of the counters' keys in Redis"
+    )
     rate_limit_scale: float = Field(
         default=1.0, gt=0, description="Multiplies every limit and quota (load tests set it "
         "high so each request still pays for its counter but none is refused)",

@@ -1,0 +1,161 @@
+"""Tenant isolation across the whole public API, driven by the gateway's merged OpenAPI.
+
+For every operation on a path that takes an id, another organization's id must answer 404 and
+change nothing. New endpoints are covered as they arrive: an id path whose collection has no
+entry in CREATORS fails this test until one is added.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from servicekit.testing.plugin import eventually
+
+pytestmark = pytest.mark.fleet
+
+Headers = dict[str, str]
+Creator = Callable[[httpx.AsyncClient, Headers], Awaitable[str]]
+PARAM = re.compile(r"\{[^}]+\}")
+# Platform admins work across organizations by design; their routes are tested on their own.
+EXEMPT_PREFIXES = ("/api/v1/admin/",)
+# Bodies the schema alone cannot tell (rules across fields): valid, so only the id is wrong.
+BODIES: dict[tuple[str, str], Any] = {
+    ("PUT", "/api/v1/users/{user_id}/role"): {"role": "viewer"},
+}
+# Fields that may change between two reads without anything having been done to the resource.
+VOLATILE = {"last_used_at", "last_login_at"}
+
+
+async def _created(response: httpx.Response, key: str = "id") -> str:
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return str(body.get("data", {}).get("user", {}).get(key) if "data" in body else body[key])
+
+
+async def create_inventory_item(gateway: httpx.AsyncClient, owner: Headers) -> str:
+    return await _created(await gateway.post("/api/v1/inventory/items", headers=owner, json={
+        "name": f"Shea butter {uuid.uuid4().hex[:6]}", "type": "ingredient",
+        "default_unit": "g"}))
+
+
+async def create_recipe_item(gateway: httpx.AsyncClient, owner: Headers) -> str:
+    item_id = await create_inventory_item(gateway, owner)
+
+    async def arrived() -> None:
+        response = await gateway.get(f"/api/v1/recipe-items/{item_id}", headers=owner)
+        assert response.status_code == 200
+    await eventually(arrived, timeout=20)
+    return item_id
+
+
+async def create_api_key(gateway: httpx.AsyncClient, owner: Headers) -> str:
+    return await _created(await gateway.post("/api/v1/api-keys", headers=owner,
+                                             json={"name": "shop sync"}))
+
+
+async def invite_user(gateway: httpx.AsyncClient, owner: Headers) -> str:
+    return await _created(await gateway.post("/api/v1/organization/invite-user", headers=owner,
+                                             json={"email": f"{uuid.uuid4().hex}@example.com",
+                                                   "first_name": "Grace", "last_name": "Hopper",
+                                                   "role": "operator"}))
+
+
+CREATORS: dict[str, Creator] = {
+    "/api/v1/inventory/items": create_inventory_item,
+    "/api/v1/recipe-items": create_recipe_item,
+    "/api/v1/api-keys": create_api_key,
+    "/api/v1/users": invite_user,
+}
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def sample(document: dict[str, Any], schema: dict[str, Any]) -> Any:
+    """A small valid value for `schema`: enough to get past validation to the lookup."""
+    schema = resolve(document, schema)
+    if "default" in schema:
+        return schema["default"]
+    if "enum" in schema:
+        return schema["enum"][-1]
+    for alternatives in ("anyOf", "oneOf"):
+        if alternatives in schema:
+            return sample(document, next(s for s in schema[alternatives]
+                                         if s.get("type") != "null"))
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {name: sample(document, prop) for name, prop in schema.get("properties", {}).items()
+                if name in schema.get("required", ())}
+    if kind == "array":
+        return []
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return True
+    if schema.get("format") == "uuid":
+        return str(uuid.uuid4())
+    if schema.get("format") == "email":
+        return "someone@example.com"
+    return "x" * max(1, schema.get("minLength", 1))
+
+
+def id_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method.upper(), path, operation)
+            for path, item in document["paths"].items()
+            if PARAM.search(path) and not path.startswith(EXEMPT_PREFIXES)
+            for method, operation in item.items()]
+
+
+def collection_of(path: str) -> str:
+    return path[:PARAM.search(path).start()].rstrip("/")  # type: ignore[union-attr]
+
+
+def comparable(body: Any) -> Any:
+    if isinstance(body, dict):
+        return {k: comparable(v) for k, v in body.items() if k not in VOLATILE}
+    return body
+
+
+async def test_another_organizations_ids_answer_404_and_change_nothing(
+    gateway: httpx.AsyncClient, owner: Headers, other_owner: Headers,
+) -> None:
+    document = (await gateway.get("/openapi.json")).json()
+    operations = id_operations(document)
+    assert operations, "the public API has no id paths? the merged OpenAPI looks wrong"
+    uncovered = sorted({collection_of(path) for _, path, _ in operations} - CREATORS.keys())
+    assert not uncovered, f"add a creator for these collections to CREATORS: {uncovered}"
+
+    ids = {collection: await create(gateway, owner) for collection, create in CREATORS.items()}
+    before = {}
+    for _, path, _ in operations:
+        concrete = PARAM.sub(ids[collection_of(path)], path, count=1)
+        if "get" in document["paths"][path] and concrete not in before:
+            response = await gateway.get(concrete, headers=owner)
+            assert response.status_code == 200, (concrete, response.text)
+            before[concrete] = comparable(response.json())
+
+    answers = []
+    for method, path, operation in operations:
+        concrete = PARAM.sub(ids[collection_of(path)], path, count=1)
+        concrete = PARAM.sub(str(uuid.uuid4()), concrete)  # any further ids
+        body = BODIES.get((method, path))
+        if body is None and "requestBody" in operation:
+            schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            body = sample(document, schema)
+        response = await gateway.request(method, concrete, headers=other_owner, json=body)
+        answers.append((method, path, response.status_code,
+                        response.json()["error"]["code"] if response.content else None))
+
+    assert [a for a in answers if a[2:] != (404, "RESOURCE_NOT_FOUND")] == []
+    for concrete, seen in before.items():
+        after = await gateway.get(concrete, headers=owner)
+        assert comparable(after.json()) == seen, concrete
