@@ -78,8 +78,9 @@ def create_app(settings: GatewaySettings, *,
     app.state.rate_limiter = rate_limiter
     app.state.rate_limit_response = rate_limit_response
     install_error_handlers(app)
+    proxy = Proxy(upstreams, max_body_bytes=settings.max_body_bytes, authorize=authorize)
     # Outermost last: security headers and CORS, then the request id, then identity and limits.
-    app.add_middleware(GatewayPipeline)
+    app.add_middleware(GatewayPipeline, proxy=proxy)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     install_security(app, settings)
     for router in identity_routers():
@@ -91,10 +92,7 @@ def create_app(settings: GatewaySettings, *,
         upstreams, title="Smallbatch API", version=version,
         timeout_seconds=settings.health_timeout_seconds, own_document=app.openapi,
     )))
-    # Last, so the gateway's own routes win; any method, and no per-request pydantic work.
-    app.router.routes.append(
-        Route("/{path:path}", Proxy(upstreams, max_body_bytes=settings.max_body_bytes,
-                                    authorize=authorize),
-              include_in_schema=False)
-    )
+    # Last, so the gateway's own routes win: what the pipeline does not hand to the proxy
+    # itself (webhooks, and unknown paths for their 404).
+    app.router.routes.append(Route("/{path:path}", proxy, include_in_schema=False))
     return app
