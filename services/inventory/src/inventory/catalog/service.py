@@ -7,8 +7,8 @@ import uuid
 import sqlalchemy as sa
 
 from contracts import ItemChanged
+from inventory.catalog.schemas import ItemCreate
 from inventory.models import Item
-from inventory.schemas import ItemCreate
 from servicekit.db import UnitOfWork
 from servicekit.errors import Conflict, NotFound
 

@@ -5,9 +5,9 @@ import uuid
 import sqlalchemy as sa
 from fastapi import APIRouter, status
 
-from inventory import service
+from inventory.catalog import service
+from inventory.catalog.schemas import ItemCreate, ItemRead
 from inventory.models import Item
-from inventory.schemas import ItemCreate, ItemRead
 from servicekit.dependencies import CallerDep, UnitOfWorkDep
 from servicekit.pagination import Page, PageDep, paginate
 

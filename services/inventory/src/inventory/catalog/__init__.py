@@ -1,0 +1,1 @@
+"""The catalog: items (with product variants), categories, suppliers and locations."""
