@@ -16,7 +16,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 def create_app(settings: InventorySettings, *, role: Role = "all",
                transport: Transport | None = None) -> FastAPI:
     return create_service_app(
-        settings, title="Smallbatch Inventory", routers=[catalog_api.router, units_api.router, stock_api.router], handlers=handlers,
-        role=role, transport=transport,
+        settings, title="Smallbatch Inventory",
+        routers=[catalog_api.router, units_api.router, stock_api.router],
+        handlers=handlers, role=role, transport=transport,
         description="Items, units, lots, the stock ledger, reservations and traceability.",
     )
