@@ -1,0 +1,3 @@
+"""The checks every service passes."""
+
+from servicekit.testing.service_checks import *  # noqa: F403
