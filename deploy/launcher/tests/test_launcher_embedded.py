@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from launcher.demo import DEMO_EMAIL, DEMO_PASSWORD
 from launcher.embedded import embedded_fleet
 from launcher.keys import ensure_keys
 from servicekit.testing.plugin import eventually
@@ -71,7 +72,9 @@ def _free_port() -> int:
 
 
 @pytest.mark.fleet
-def test_the_embedded_command_serves_a_healthy_fleet_within_60_seconds(tmp_path: Path) -> None:
+def test_the_embedded_command_serves_a_healthy_fleet_with_the_demo_within_60_seconds(
+    tmp_path: Path,
+) -> None:
     port = _free_port()
     env = {**os.environ, "SMALLBATCH_VAR_DIR": str(tmp_path), "SMALLBATCH_PORT": str(port)}
     started = time.monotonic()
@@ -89,6 +92,19 @@ def test_the_embedded_command_serves_a_healthy_fleet_within_60_seconds(tmp_path:
                 pass
             time.sleep(0.3)
         assert status == "pass", process.stderr.read().decode()[-3000:] if process.poll() else ""
+        demo = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+        login = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/login", json=demo, timeout=10)
+        for _ in range(2):  # the demo is seeded once the fleet serves; logins are 5/min
+            if login.status_code == 200:
+                break
+            time.sleep(1.5)
+            login = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/login", json=demo,
+                               timeout=10)
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        products = httpx.get(f"http://127.0.0.1:{port}/api/v1/inventory/items?type=product",
+                             headers=headers, timeout=10).json()
+        assert {p["sku"] for p in products["items"]} == {"SOAP-LAV-4OZ", "SOAP-OAT-4OZ"}
         assert sorted(p.name for p in tmp_path.glob("*.db")) == [
             "batches.db", "forecasting.db", "gateway.db", "integrations.db", "inventory.db",
             "recipes.db"]

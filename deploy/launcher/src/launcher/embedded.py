@@ -20,6 +20,7 @@ from gateway.app import MIGRATIONS_DIR as GATEWAY_MIGRATIONS_DIR
 from gateway.app import create_app as create_gateway
 from gateway.settings import GatewaySettings
 from launcher.components import SERVICES
+from launcher.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoSeeder
 from servicekit.messaging.memory import InMemoryTransport
 from servicekit.migrations import upgrade_database
 
@@ -64,10 +65,22 @@ async def embedded_fleet(var_dir: Path, host: str = "127.0.0.1",
         yield gateway
 
 
-async def serve_embedded(var_dir: Path, host: str, port: int) -> None:
-    """Serve the embedded fleet on http://host:port until stopped."""
+async def serve_embedded(var_dir: Path, host: str, port: int, *, demo: bool = True) -> None:
+    """Serve the embedded fleet on http://host:port until stopped; seed the demo organization
+    on a fresh `var_dir`."""
     async with embedded_fleet(var_dir, host, port) as app:
-        logger.info("embedded fleet ready", url=f"http://{host}:{port}", var_dir=str(var_dir))
         config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
                                 lifespan="on")
-        await uvicorn.Server(config).serve()
+        server = uvicorn.Server(config)
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn has no event)
+            await asyncio.sleep(0.05)
+        if demo and server.started:
+            base_url = f"http://{host}:{port}"
+            async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+                if await DemoSeeder(client).seed():
+                    logger.info("demo organization created", email=DEMO_EMAIL,
+                                password=DEMO_PASSWORD)
+        logger.info("embedded fleet ready", url=f"http://{host}:{port}", var_dir=str(var_dir),
+                    demo_login=f"{DEMO_EMAIL} / {DEMO_PASSWORD}" if demo else None)
+        await serving

@@ -1,0 +1,129 @@
+"""The demo organization embedded mode starts with: a soap maker's stock, through the public API.
+
+Seeded once, on the first start of a fresh `var/`: sign in with DEMO_EMAIL / DEMO_PASSWORD.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+
+DEMO_EMAIL = "demo@smallbatch.example"
+DEMO_PASSWORD = "smallbatch-demo"
+logger = structlog.get_logger("launcher.demo")
+
+
+class DemoSeeder:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.headers: dict[str, str] = {}
+
+    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self.client.post(path, json=body, headers=self.headers)
+        if response.status_code >= 400:
+            raise RuntimeError(f"demo seeding: {path} answered {response.status_code}: "
+                               f"{response.text[:500]}")
+        return response.json()
+
+    async def seed(self) -> bool:
+        """Create the demo organization unless it exists; True when it was created."""
+        login = await self.client.post("/api/v1/auth/login",
+                                       json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+        if login.status_code == 200:
+            return False
+        registered = await self.post("/api/v1/auth/register", {
+            "organization_name": "Lye & Larch Soap Co.", "email": DEMO_EMAIL,
+            "password": DEMO_PASSWORD, "first_name": "Demo", "last_name": "Maker",
+        })
+        self.headers = {"Authorization": f"Bearer {registered['access_token']}"}
+        await self.inventory()
+        return True
+
+    async def inventory(self) -> None:
+        categories = {name: (await self.post("/api/v1/inventory/categories",
+                                             {"name": name}))["id"]
+                      for name in ("Oils and butters", "Lye", "Fragrance", "Molds",
+                                   "Packaging", "Soaps")}
+        oils = (await self.post("/api/v1/inventory/suppliers", {
+            "name": "Northwind Soap Supply", "email": "orders@northwind.example"}))["id"]
+        scents = (await self.post("/api/v1/inventory/suppliers", {
+            "name": "Hedgerow Essential Oils", "email": "sales@hedgerow.example"}))["id"]
+
+        async def item(**fields: Any) -> str:
+            return (await self.post("/api/v1/inventory/items", fields))["id"]
+
+        olive = await item(name="Olive oil", type="ingredient", default_unit="g",
+                           category_id=categories["Oils and butters"], supplier_id=oils,
+                           density_g_per_ml=0.91, low_stock_threshold=2000,
+                           shelf_life_days=540)
+        coconut = await item(name="Coconut oil", type="ingredient", default_unit="g",
+                             category_id=categories["Oils and butters"], supplier_id=oils,
+                             density_g_per_ml=0.92, allergens=["coconut"],
+                             low_stock_threshold=1500, shelf_life_days=720)
+        shea = await item(name="Shea butter", type="ingredient", default_unit="g",
+                          category_id=categories["Oils and butters"], supplier_id=oils,
+                          allergens=["tree nuts"], low_stock_threshold=500)
+        lye = await item(name="Sodium hydroxide", type="ingredient", default_unit="g",
+                         category_id=categories["Lye"], supplier_id=oils,
+                         low_stock_threshold=500)
+        water = await item(name="Distilled water", type="ingredient", default_unit="ml",
+                           density_g_per_ml=1, category_id=categories["Lye"])
+        lavender = await item(name="Lavender essential oil", type="ingredient",
+                              default_unit="ml", density_g_per_ml=0.885,
+                              consumption_order="fefo", category_id=categories["Fragrance"],
+                              supplier_id=scents, low_stock_threshold=100)
+        mold = await item(name="Loaf mold, 10 bars", type="container", default_unit="count",
+                          capacity=10, capacity_unit="count", category_id=categories["Molds"])
+        box = await item(name="Kraft soap box", type="packaging", default_unit="count",
+                         category_id=categories["Packaging"], low_stock_threshold=50)
+        lavender_bar = await item(name="Lavender soap bar", type="product", default_unit="bars",
+                                  count_unit="bars", sku="SOAP-LAV-4OZ", size="4 oz",
+                                  price=8.99, category_id=categories["Soaps"],
+                                  shelf_life_days=365)
+        await item(name="Oatmeal & shea soap bar", type="product", default_unit="bars",
+                   count_unit="bars", sku="SOAP-OAT-4OZ", size="4 oz", price=9.49,
+                   category_id=categories["Soaps"], shelf_life_days=365)
+
+        now = datetime.now(UTC)
+        # Two olive oil lots at different prices, so FIFO costing shows.
+        await self.post("/api/v1/inventory/purchase-bills", {
+            "supplier_id": oils, "bill_number": "NW-1041",
+            "billed_at": (now - timedelta(days=40)).isoformat(),
+            "lines": [
+                {"item_id": olive, "quantity": 5, "unit": "kg", "unit_cost": 7.20,
+                 "lot_number": "OO-2409"},
+                {"item_id": coconut, "quantity": 4, "unit": "kg", "unit_cost": 6.10,
+                 "lot_number": "CO-2409"},
+                {"item_id": lye, "quantity": 2, "unit": "kg", "unit_cost": 5.50,
+                 "lot_number": "NAOH-77"},
+                {"item_id": shea, "quantity": 1, "unit": "kg", "unit_cost": 11.00,
+                 "lot_number": "SB-12"},
+            ],
+        })
+        await self.post("/api/v1/inventory/purchase-bills", {
+            "supplier_id": oils, "bill_number": "NW-1102",
+            "billed_at": (now - timedelta(days=6)).isoformat(),
+            "lines": [{"item_id": olive, "quantity": 5, "unit": "kg", "unit_cost": 7.85,
+                       "lot_number": "OO-2411"}],
+        })
+        await self.post("/api/v1/inventory/purchase-bills", {
+            "supplier_id": scents, "bill_number": "HEO-553",
+            "billed_at": (now - timedelta(days=20)).isoformat(),
+            "lines": [{"item_id": lavender, "quantity": 500, "unit": "ml", "unit_cost": 0.12,
+                       "lot_number": "LAV-FR-24",
+                       "expires_at": (now + timedelta(days=300)).isoformat()}],
+        })
+        await self.post("/api/v1/inventory/adjustments", {"notes": "Opening stock", "adjustments": [
+            {"item_id": water, "adjustment_type": "restock", "quantity": 4, "unit": "l",
+             "cost_per_unit": 0.0004, "reason": "Opening stock"},
+            {"item_id": mold, "adjustment_type": "restock", "quantity": 4,
+             "cost_per_unit": 24.00, "reason": "Opening stock"},
+            {"item_id": box, "adjustment_type": "restock", "quantity": 200,
+             "cost_per_unit": 0.35, "reason": "Opening stock"},
+            {"item_id": lavender_bar, "adjustment_type": "restock", "quantity": 36,
+             "cost_per_unit": 2.15, "lot_number": "LAV-20261101-01",
+             "reason": "Opening stock from the last batch"},
+        ]})
