@@ -27,6 +27,8 @@ EXEMPT_PREFIXES = ("/api/v1/admin/",)
 # Bodies the schema alone cannot tell (rules across fields): valid, so only the id is wrong.
 BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/users/{user_id}/role"): {"role": "viewer"},
+    ("PUT", "/api/v1/inventory/counts/{count_id}/lines"): {
+        "lines": [{"lot_id": str(uuid.uuid4()), "counted_quantity": 1}]},
 }
 # Fields that may change between two reads without anything having been done to the resource.
 VOLATILE = {"last_used_at", "last_login_at"}
@@ -66,8 +68,59 @@ async def invite_user(gateway: httpx.AsyncClient, owner: Headers) -> str:
                                                    "role": "operator"}))
 
 
+async def _post(gateway: httpx.AsyncClient, owner: Headers, path: str,
+                body: dict[str, Any]) -> dict[str, Any]:
+    response = await gateway.post(path, headers=owner, json=body)
+    assert response.status_code in (200, 201), (path, response.text)
+    return response.json()
+
+
+def _named(path: str, **extra: Any) -> Creator:
+    async def create(gateway: httpx.AsyncClient, owner: Headers) -> str:
+        body = {"name": f"{path.rsplit('/', 1)[1]} {uuid.uuid4().hex[:6]}", **extra}
+        return str((await _post(gateway, owner, path, body))["id"])
+    return create
+
+
+async def restocked(gateway: httpx.AsyncClient, owner: Headers, **item: Any) -> tuple[str, str]:
+    """A new item with one lot of stock; (item id, lot id)."""
+    item_id = (await _post(gateway, owner, "/api/v1/inventory/items", {
+        "name": f"Lye {uuid.uuid4().hex[:6]}", "type": "ingredient", "default_unit": "g",
+        **item}))["id"]
+    adjusted = await _post(gateway, owner, "/api/v1/inventory/adjustments", {"adjustments": [
+        {"item_id": item_id, "adjustment_type": "restock", "quantity": 500,
+         "cost_per_unit": 0.01}]})
+    return item_id, adjusted["data"]["movements"][0]["lot_id"]
+
+
+async def create_lot(gateway: httpx.AsyncClient, owner: Headers) -> str:
+    return (await restocked(gateway, owner))[1]
+
+
+async def create_purchase_bill(gateway: httpx.AsyncClient, owner: Headers) -> str:
+    item_id = await create_inventory_item(gateway, owner)
+    return str((await _post(gateway, owner, "/api/v1/inventory/purchase-bills", {
+        "bill_number": "B-1", "lines": [{"item_id": item_id, "quantity": 2, "unit_cost": 3}]}
+    ))["id"])
+
+
+async def create_reservation(gateway: httpx.AsyncClient, owner: Headers) -> str:
+    item_id, _ = await restocked(gateway, owner, type="product", default_unit="count",
+                                 sku=f"SKU-{uuid.uuid4().hex[:8]}")
+    return str((await _post(gateway, owner, "/api/v1/inventory/reservations", {
+        "item_id": item_id, "quantity": 2, "customer_name": "Jane Smith"}))["id"])
+
+
 CREATORS: dict[str, Creator] = {
     "/api/v1/inventory/items": create_inventory_item,
+    "/api/v1/inventory/categories": _named("/api/v1/inventory/categories"),
+    "/api/v1/inventory/suppliers": _named("/api/v1/inventory/suppliers"),
+    "/api/v1/inventory/locations": _named("/api/v1/inventory/locations", kind="warehouse"),
+    "/api/v1/inventory/counts": _named("/api/v1/inventory/counts"),
+    "/api/v1/inventory/lots": create_lot,
+    "/api/v1/inventory/trace/lots": create_lot,
+    "/api/v1/inventory/purchase-bills": create_purchase_bill,
+    "/api/v1/inventory/reservations": create_reservation,
     "/api/v1/recipe-items": create_recipe_item,
     "/api/v1/api-keys": create_api_key,
     "/api/v1/users": invite_user,

@@ -70,7 +70,8 @@ class ServiceRuntime:
         """Connect to the broker (in the background if it is away), start relay and consumer."""
         self._connector = asyncio.create_task(self._connect_and_subscribe())
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._connector), connect_timeout)
+            async with asyncio.timeout(connect_timeout):
+                await asyncio.shield(self._connector)
         self.relay.start()
 
     async def stop(self) -> None:

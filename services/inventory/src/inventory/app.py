@@ -2,6 +2,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+import inventory.orders  # noqa: F401  (registers the order handlers on `handlers`)
+from inventory import tracking_api
 from inventory.catalog import api as catalog_api
 from inventory.handlers import handlers
 from inventory.settings import InventorySettings
@@ -17,7 +19,7 @@ def create_app(settings: InventorySettings, *, role: Role = "all",
                transport: Transport | None = None) -> FastAPI:
     return create_service_app(
         settings, title="Smallbatch Inventory",
-        routers=[catalog_api.router, units_api.router, stock_api.router],
+        routers=[catalog_api.router, units_api.router, stock_api.router, tracking_api.router],
         handlers=handlers, role=role, transport=transport,
         description="Items, units, lots, the stock ledger, reservations and traceability.",
     )

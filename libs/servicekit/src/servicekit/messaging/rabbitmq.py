@@ -232,7 +232,8 @@ class RabbitMQTransport:
     async def _confirm(self, publishing: Awaitable[Any], *, what: str) -> None:
         """Await a publish's confirm within publish_timeout; every failure is PublishFailed."""
         try:
-            result = await asyncio.wait_for(publishing, self._publish_timeout)
+            async with asyncio.timeout(self._publish_timeout):
+                result = await publishing
         except Exception as exc:
             raise PublishFailed(f"{what} was not confirmed: {exc!r}") from exc
         if isinstance(result, aiormq.abc.DeliveredMessage):  # a mandatory publish came back
@@ -324,7 +325,8 @@ class _Subscription:
     async def stop(self, *, cancel_consumer: bool) -> None:
         if cancel_consumer and self._consumer_tag is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._queue.cancel(self._consumer_tag), 2.0)
+                async with asyncio.timeout(2.0):
+                    await self._queue.cancel(self._consumer_tag)
         current = asyncio.current_task()
         pending = [task for task in self._in_flight if task is not current]
         if pending:

@@ -71,8 +71,11 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 continue
             await self._refresh_backlog()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+            # cancellation that stop() sends, and the relay then never stops.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def publish_pending(self) -> int:

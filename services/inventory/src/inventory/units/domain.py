@@ -7,6 +7,7 @@ density in g/mL; without one a conversion between them is refused with a hint to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -82,6 +83,18 @@ def unit(symbol: str, item: ItemUnits | None = None) -> Unit:
         return UNITS["count"]
     known = sorted(UNITS) + ([item.count_unit] if item and item.count_unit else [])
     raise UnknownUnit(f"Unknown unit {symbol!r}", details={"unit": symbol, "known_units": known})
+
+
+def check_units(fields: Mapping[str, str], item: ItemUnits | None = None) -> None:
+    """Refuse, in one error naming each field, the units among `fields` that are unknown."""
+    bad = {field: symbol for field, symbol in fields.items()
+           if symbol not in UNITS and not (item and item.count_unit == symbol)}
+    if bad:
+        known = sorted(UNITS) + ([item.count_unit] if item and item.count_unit else [])
+        raise UnknownUnit(
+            f"Unknown unit {', '.join(repr(s) for s in dict.fromkeys(bad.values()))}",
+            details={"fields": {f: [f"unknown unit {s!r}"] for f, s in bad.items()},
+                     "known_units": known})
 
 
 def convert(quantity: Decimal, from_unit: str, to_unit: str,

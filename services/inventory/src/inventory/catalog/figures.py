@@ -1,0 +1,184 @@
+"""Items' stock figures, computed in the same query that selects the items; and one item's
+stock by location.
+
+However many items a page shows, their on-hand, reserved, available, low-stock flag, FIFO cost
+basis and value come from one statement: the items joined to two aggregates, one over the
+org's lots with stock left and one over its active reservations.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inventory.catalog import domain
+from inventory.models import Item, Location, Lot, Quantity, Reservation
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class StockedItem:
+    """An item with its computed stock (quantities in its default unit).
+
+    Reads as the item too (`stocked.name`), so one object feeds the read model and events.
+    """
+
+    item: Item
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+    low_stock: bool
+    unit_cost: Decimal | None  # FIFO cost basis: the oldest lot with stock left
+    stock_value: Decimal
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.item, name)
+
+
+def _lot_totals(org_id: uuid.UUID) -> sa.Subquery:
+    oldest_first = (Lot.received_at, Lot.created_at, Lot.id)
+    layers = (
+        sa.select(
+            Lot.item_id,
+            Lot.quantity_remaining,
+            (Lot.quantity_remaining * Lot.unit_cost).label("value"),
+            sa.func.first_value(Lot.unit_cost)
+            .over(partition_by=Lot.item_id, order_by=oldest_first).label("basis"),
+        )
+        .where(Lot.org_id == org_id, Lot.quantity_remaining > 0)
+        .subquery("layer")
+    )
+    return (
+        sa.select(
+            layers.c.item_id,
+            sa.func.sum(layers.c.quantity_remaining).label("on_hand"),
+            sa.func.sum(layers.c.value).label("stock_value"),
+            sa.func.min(layers.c.basis).label("unit_cost"),
+        )
+        .group_by(layers.c.item_id)
+        .subquery("lot_totals")
+    )
+
+
+def _reserved_totals(org_id: uuid.UUID) -> sa.Subquery:
+    return (
+        sa.select(Reservation.item_id, sa.func.sum(Reservation.quantity).label("reserved"))
+        .where(Reservation.org_id == org_id, Reservation.status == "active")
+        .group_by(Reservation.item_id)
+        .subquery("reserved_totals")
+    )
+
+
+def _amount(expression: sa.ColumnElement[Any]) -> sa.ColumnElement[Decimal]:
+    return sa.type_coerce(sa.func.coalesce(expression, 0), Quantity)
+
+
+class ItemsWithStock:
+    """The query of an org's items with their figures; add filters, then run it."""
+
+    def __init__(self, org_id: uuid.UUID) -> None:
+        lots, reserved = _lot_totals(org_id), _reserved_totals(org_id)
+        self.on_hand = _amount(lots.c.on_hand)
+        self.reserved = _amount(reserved.c.reserved)
+        self.available = self.on_hand - self.reserved
+        self.low_stock = sa.and_(Item.low_stock_threshold.is_not(None),
+                                 self.available <= Item.low_stock_threshold)
+        self.select = (
+            sa.select(
+                Item,
+                self.on_hand.label("on_hand"),
+                self.reserved.label("reserved"),
+                self.available.label("available"),
+                self.low_stock.label("low_stock"),
+                sa.type_coerce(lots.c.unit_cost, Quantity).label("unit_cost"),
+                _amount(lots.c.stock_value).label("stock_value"),
+            )
+            .outerjoin(lots, lots.c.item_id == Item.id)
+            .outerjoin(reserved, reserved.c.item_id == Item.id)
+            .where(Item.org_id == org_id)
+        )
+
+
+def stocked(row: sa.Row[Any]) -> StockedItem:
+    return StockedItem(item=row[0], on_hand=row.on_hand, reserved=row.reserved,
+                       available=row.available, low_stock=bool(row.low_stock),
+                       unit_cost=row.unit_cost, stock_value=row.stock_value)
+
+
+# --- one item's stock by location ------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class LocationStock:
+    location_id: uuid.UUID
+    location_name: str
+    kind: str
+    is_default: bool
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+    stock_value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class StockTotals:
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+    stock_value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ItemStock:
+    item_id: uuid.UUID
+    unit: str
+    locations: list[LocationStock]
+    total: StockTotals
+
+
+async def stock_by_location(session: AsyncSession, item: Item) -> ItemStock:
+    """`item`'s stock at every location of its org (the default first), and in total."""
+    org_id = item.org_id
+    locations = (await session.scalars(
+        sa.select(Location).where(Location.org_id == org_id)
+        .order_by(Location.is_default.desc(), Location.name, Location.id))).all()
+    first = (Lot.expires_at.asc().nulls_last(),) if item.consumption_order == "fefo" else ()
+    lots = (await session.execute(
+        sa.select(Lot.location_id, Lot.quantity_remaining, Lot.unit_cost)
+        .where(Lot.org_id == org_id, Lot.item_id == item.id, Lot.quantity_remaining > 0)
+        .order_by(*first, Lot.received_at, Lot.created_at, Lot.id))).all()
+    reserved: Decimal = await session.scalar(
+        sa.select(_amount(sa.func.sum(Reservation.quantity)))
+        .where(Reservation.org_id == org_id, Reservation.item_id == item.id,
+               Reservation.status == "active")) or ZERO
+
+    on_hand: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
+    value: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
+    for lot in lots:
+        on_hand[lot.location_id] += lot.quantity_remaining
+        value[lot.location_id] += lot.quantity_remaining * lot.unit_cost
+    default_id = next((location.id for location in locations if location.is_default), None)
+    held = domain.reserved_by_location(
+        [domain.LotStock(lot.location_id, lot.quantity_remaining) for lot in lots],
+        reserved, default_id)
+    per_location = [
+        LocationStock(
+            location_id=location.id, location_name=location.name, kind=location.kind,
+            is_default=location.is_default, on_hand=on_hand[location.id],
+            reserved=held.get(location.id, ZERO),
+            available=on_hand[location.id] - held.get(location.id, ZERO),
+            stock_value=value[location.id])
+        for location in locations
+    ]
+    total_on_hand = sum(on_hand.values(), ZERO)
+    return ItemStock(
+        item_id=item.id, unit=item.default_unit, locations=per_location,
+        total=StockTotals(on_hand=total_on_hand, reserved=reserved,
+                          available=total_on_hand - reserved,
+                          stock_value=sum(value.values(), ZERO)))
