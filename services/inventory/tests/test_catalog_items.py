@@ -19,16 +19,6 @@ from servicekit.messaging.tables import outbox
 ITEMS = "/api/v1/inventory/items"
 
 
-@pytest.fixture
-def org() -> uuid.UUID:
-    return uuid.uuid4()
-
-
-@pytest.fixture
-def headers(mint_token: Callable[..., str], org: uuid.UUID) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(org_id=org, role='owner')}"}
-
-
 async def create(client: httpx.AsyncClient, headers: dict[str, str], path: str = ITEMS,
                  **body: Any) -> dict[str, Any]:
     response = await client.post(path, json=body, headers=headers)

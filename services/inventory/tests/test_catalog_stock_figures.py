@@ -3,14 +3,13 @@ and value; stock by location; ItemChanged and LowStockDetected carrying them."""
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
@@ -19,16 +18,6 @@ from servicekit.messaging.tables import outbox
 
 ITEMS = "/api/v1/inventory/items"
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-def org() -> uuid.UUID:
-    return uuid.uuid4()
-
-
-@pytest.fixture
-def headers(mint_token: Callable[..., str], org: uuid.UUID) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(org_id=org, role='owner')}"}
 
 
 async def create_item(client: httpx.AsyncClient, headers: dict[str, str],

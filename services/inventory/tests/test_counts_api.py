@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
@@ -20,16 +19,6 @@ from servicekit.db import EventContext, utcnow
 
 ITEMS = "/api/v1/inventory/items"
 COUNTS = "/api/v1/inventory/counts"
-
-
-@pytest.fixture
-def org() -> uuid.UUID:
-    return uuid.uuid4()
-
-
-@pytest.fixture
-def headers(mint_token: Callable[..., str], org: uuid.UUID) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(org_id=org, role='owner')}"}
 
 
 async def ingredient(client: httpx.AsyncClient, headers: dict[str, str], name: str) -> str:

@@ -9,51 +9,18 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from inventory.catalog.service import default_location
 from inventory.models import Lot, Movement
 from inventory.stock import ledger
 from inventory.stock.items import get_item
+from inventory.testing import product, restock
 from servicekit.db import EventContext, utcnow
 from servicekit.messaging.tables import outbox
 
 ITEMS = "/api/v1/inventory/items"
 RESERVATIONS = "/api/v1/inventory/reservations"
-
-
-@pytest.fixture
-def org() -> uuid.UUID:
-    return uuid.uuid4()
-
-
-@pytest.fixture
-def headers(mint_token: Callable[..., str], org: uuid.UUID) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(org_id=org, role='owner')}"}
-
-
-async def product(client: httpx.AsyncClient, headers: dict[str, str], sku: str,
-                  **extra: Any) -> str:
-    response = await client.post(ITEMS, headers=headers, json={
-        "name": f"Soap {sku}", "type": "product", "default_unit": "bars",
-        "count_unit": "bars", "sku": sku, **extra})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-async def restock(app: FastAPI, org: uuid.UUID, item_id: str, quantity: str,
-                  unit_cost: str = "1", *, days_ago: int = 0) -> uuid.UUID:
-    async with app.state.db.unit_of_work(EventContext(org_id=org)) as uow:
-        item = await get_item(uow.session, org, uuid.UUID(item_id))
-        location = await default_location(uow, org)
-        lot, _ = ledger.receive(uow, org, item, Decimal(quantity),
-                                unit_cost=Decimal(unit_cost), location_id=location.id,
-                                provenance=ledger.Provenance(actor="test"),
-                                received_at=utcnow() - timedelta(days=days_ago))
-        await uow.commit()
-        return lot.id
 
 
 async def remaining(app: FastAPI, lot_id: uuid.UUID) -> Decimal:

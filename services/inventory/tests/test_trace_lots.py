@@ -28,16 +28,6 @@ INVENTORY = "/api/v1/inventory"
 TRACE = f"{INVENTORY}/trace/lots"
 
 
-@pytest.fixture
-def org() -> uuid.UUID:
-    return uuid.uuid4()
-
-
-@pytest.fixture
-def headers(mint_token: Callable[..., str], org: uuid.UUID) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(org_id=org, role='owner')}"}
-
-
 async def post(client: httpx.AsyncClient, headers: dict[str, str], path: str,
                status: int = 201, **body: Any) -> dict[str, Any]:
     response = await client.post(f"{INVENTORY}{path}", headers=headers, json=body)
