@@ -1,7 +1,14 @@
 """Stock levels per item (on hand, reserved, available) and the events their changes raise.
 
-On hand is every lot's remaining quantity. Available is what can be used or sold now: stock in
-lots that are neither expired nor quarantined, less the active reservations.
+The one definition of an item's stock figures, used here and by the catalog's read model
+(`catalog/figures.py` joins the same subqueries, `LevelFigures`, to its page of items):
+
+- on hand: every lot's remaining quantity, plus the item's lot-less balance (the `sale` and
+  `sale_return` movements recorded without a lot: what an order oversold, negative while it
+  is);
+- reserved: the reservations that are active and not past their expiry;
+- available: what can be used or sold now: stock in lots that are neither expired nor
+  quarantined, plus the lot-less balance, less what is reserved (negative when oversold).
 """
 
 from __future__ import annotations
@@ -11,12 +18,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import LowStockDetected, StockLevelChanged
-from inventory.models import Item, Lot, Reservation
+from inventory.models import Item, Lot, Movement, Quantity, Reservation
 from inventory.stock.domain import ZERO, tidy
 from servicekit.db import UnitOfWork
 
@@ -24,7 +32,7 @@ from servicekit.db import UnitOfWork
 @dataclass(frozen=True, slots=True)
 class StockLevel:
     on_hand: Decimal = ZERO
-    usable: Decimal = ZERO  # in lots neither expired nor quarantined
+    usable: Decimal = ZERO  # in lots neither expired nor quarantined, plus the lot-less balance
     reserved: Decimal = ZERO
 
     @property
@@ -46,28 +54,70 @@ def active_reservation(now: datetime) -> sa.ColumnElement[bool]:
                    sa.or_(Reservation.expires_at.is_(None), Reservation.expires_at > now))
 
 
+# Lot-less movements of these kinds make an item's oversold balance (orders.py).
+UNLOTTED_KINDS = ("sale", "sale_return")
+
+
+def _amount(expression: sa.ColumnElement[Any]) -> sa.ColumnElement[Decimal]:
+    return sa.type_coerce(sa.func.coalesce(expression, 0), Quantity)
+
+
+class LevelFigures:
+    """Per-item aggregates of an org's stock (lots, lot-less balance, reservations) as
+    subqueries keyed by `item_id`, and the figures' expressions over them. `join` outer-joins
+    them to a select on `item_id`, which may be a column of any table, so a page of items and
+    `stock_levels` get their figures from one statement each."""
+
+    def __init__(self, org_id: uuid.UUID, *, now: datetime,
+                 item_ids: Iterable[uuid.UUID] | None = None) -> None:
+        ids = None if item_ids is None else set(item_ids)
+
+        def only(column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+            return sa.true() if ids is None else column.in_(ids)
+
+        self.lots = (
+            sa.select(Lot.item_id, sa.func.sum(Lot.quantity_remaining).label("on_hand"),
+                      sa.func.sum(sa.case((usable_lot(now), Lot.quantity_remaining),
+                                          else_=0)).label("usable"))
+            .where(Lot.org_id == org_id, Lot.quantity_remaining > 0, only(Lot.item_id))
+            .group_by(Lot.item_id).subquery("level_lots"))
+        self.unlotted = (
+            sa.select(Movement.item_id, sa.func.sum(Movement.quantity).label("balance"))
+            .where(Movement.org_id == org_id, Movement.lot_id.is_(None),
+                   Movement.kind.in_(UNLOTTED_KINDS), only(Movement.item_id))
+            .group_by(Movement.item_id).subquery("level_unlotted"))
+        self.reservations = (
+            sa.select(Reservation.item_id, sa.func.sum(Reservation.quantity).label("reserved"))
+            .where(Reservation.org_id == org_id, active_reservation(now),
+                   only(Reservation.item_id))
+            .group_by(Reservation.item_id).subquery("level_reserved"))
+        balance = _amount(self.unlotted.c.balance)
+        self.on_hand = _amount(self.lots.c.on_hand) + balance
+        self.usable = _amount(self.lots.c.usable) + balance
+        self.reserved = _amount(self.reservations.c.reserved)
+        self.available = self.usable - self.reserved
+
+    def join(self, query: sa.Select[Any], item_id: sa.ColumnElement[uuid.UUID],
+             ) -> sa.Select[Any]:
+        return (query.outerjoin(self.lots, self.lots.c.item_id == item_id)
+                .outerjoin(self.unlotted, self.unlotted.c.item_id == item_id)
+                .outerjoin(self.reservations, self.reservations.c.item_id == item_id))
+
+
 async def stock_levels(session: AsyncSession, org_id: uuid.UUID, item_ids: Iterable[uuid.UUID],
                        *, now: datetime) -> dict[uuid.UUID, StockLevel]:
     """Each item's level (items without stock get zeros)."""
     ids = set(item_ids)
     if not ids:
         return {}
-    lots = await session.execute(
-        sa.select(Lot.item_id, sa.func.sum(Lot.quantity_remaining),
-                  sa.func.sum(sa.case((usable_lot(now), Lot.quantity_remaining), else_=0)))
-        .where(Lot.org_id == org_id, Lot.item_id.in_(ids), Lot.quantity_remaining > 0)
-        .group_by(Lot.item_id)
-    )
-    reserved = dict((await session.execute(
-        sa.select(Reservation.item_id, sa.func.sum(Reservation.quantity))
-        .where(Reservation.org_id == org_id, Reservation.item_id.in_(ids),
-               active_reservation(now))
-        .group_by(Reservation.item_id)
-    )).all())
-    levels = {item_id: StockLevel(reserved=Decimal(reserved.get(item_id) or 0)) for item_id in ids}
-    for item_id, on_hand, usable in lots:
+    figures = LevelFigures(org_id, now=now, item_ids=ids)
+    rows = await session.execute(figures.join(
+        sa.select(Item.id, figures.on_hand, figures.usable, figures.reserved)
+        .where(Item.org_id == org_id, Item.id.in_(ids)), Item.id))
+    levels = {item_id: StockLevel() for item_id in ids}
+    for item_id, on_hand, usable, reserved in rows:
         levels[item_id] = StockLevel(on_hand=Decimal(on_hand), usable=Decimal(usable),
-                                     reserved=levels[item_id].reserved)
+                                     reserved=Decimal(reserved))
     return levels
 
 
