@@ -113,6 +113,7 @@ async def test_an_oversold_item_shows_negative_stock_low_and_alerted(
     assert [(i["id"], i["available"]) for i in listed] == [(soap, -2)]
     check = await client.get("/api/v1/inventory/ledger/check", headers=headers)
     assert check.status_code == 200, check.text
+    assert check.json()["consistent"] is True
     async with app.state.db.sessionmaker() as session:
         assert await ledger.discrepancies(session, org) == []
 
