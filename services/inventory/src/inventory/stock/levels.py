@@ -34,6 +34,7 @@ class StockLevel:
     on_hand: Decimal = ZERO
     usable: Decimal = ZERO  # in lots neither expired nor quarantined, plus the lot-less balance
     reserved: Decimal = ZERO
+    cost_basis: Decimal | None = None  # unit cost of the oldest lot with stock (FIFO)
 
     @property
     def available(self) -> Decimal:
@@ -114,18 +115,35 @@ async def stock_levels(session: AsyncSession, org_id: uuid.UUID, item_ids: Itera
     rows = await session.execute(figures.join(
         sa.select(Item.id, figures.on_hand, figures.usable, figures.reserved)
         .where(Item.org_id == org_id, Item.id.in_(ids)), Item.id))
-    levels = {item_id: StockLevel() for item_id in ids}
+    bases = await cost_bases(session, org_id, ids)
+    levels = {item_id: StockLevel(cost_basis=bases.get(item_id)) for item_id in ids}
     for item_id, on_hand, usable, reserved in rows:
         levels[item_id] = StockLevel(on_hand=Decimal(on_hand), usable=Decimal(usable),
-                                     reserved=Decimal(reserved))
+                                     reserved=Decimal(reserved), cost_basis=bases.get(item_id))
     return levels
+
+
+async def cost_bases(session: AsyncSession, org_id: uuid.UUID,
+                     item_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Decimal]:
+    """Each item's FIFO cost basis: the unit cost of its oldest lot with stock left."""
+    ranked = (
+        sa.select(Lot.item_id, Lot.unit_cost, sa.func.row_number().over(
+            partition_by=Lot.item_id, order_by=(Lot.received_at, Lot.id)).label("rank"))
+        .where(Lot.org_id == org_id, Lot.item_id.in_(list(item_ids)),
+               Lot.quantity_remaining > 0)
+        .subquery()
+    )
+    rows = await session.execute(
+        sa.select(ranked.c.item_id, ranked.c.unit_cost).where(ranked.c.rank == 1))
+    return {item_id: Decimal(cost) for item_id, cost in rows}
 
 
 async def announce_changes(uow: UnitOfWork, org_id: uuid.UUID, items: Iterable[Item],
                            before: Mapping[uuid.UUID, StockLevel], *, cause: str,
                            now: datetime) -> None:
-    """Publish `StockLevelChanged` for each product whose available quantity moved, and
-    `LowStockDetected` for each item that fell to or below its threshold just now."""
+    """Publish `StockLevelChanged` for each product whose available quantity moved,
+    `LowStockDetected` for each item that fell to or below its threshold just now, and
+    `ItemChanged` for each item whose cost basis moved (recipes cost from it)."""
     by_id = {item.id: item for item in items}
     await uow.session.flush()
     after = await stock_levels(uow.session, org_id, by_id, now=now)
@@ -137,6 +155,12 @@ async def announce_changes(uow: UnitOfWork, org_id: uuid.UUID, items: Iterable[I
                 reserved=tidy(new.reserved), available=tidy(new.available),
                 unit=item.default_unit, cause=cause,
             ), org_id=org_id, subject=str(item.id))
+        if old.cost_basis != new.cost_basis:
+            # Imported here: the catalog builds its figures on this module.
+            from inventory.catalog.service import get_stocked_item, item_changed
+
+            stocked = await get_stocked_item(uow, org_id, item_id)
+            uow.publish(item_changed(stocked), org_id=org_id, subject=str(item_id))
         threshold = item.low_stock_threshold
         if threshold is not None and old.available > threshold >= new.available:
             uow.publish(LowStockDetected(
