@@ -134,3 +134,23 @@ async def test_a_bad_quantity_is_a_validation_error(
     response = await convert(client, headers, from_unit="g", to_unit="kg", quantity=quantity)
     assert response.status_code == 422
     assert set(response.json()["error"]["details"]["fields"]) == {"quantity"}
+
+
+async def test_a_viewer_may_convert_and_check_stock_but_not_adjust(
+    client: httpx.AsyncClient, mint_token: Callable[..., str],
+) -> None:
+    viewer = {"Authorization": f"Bearer {mint_token(role='viewer')}"}
+
+    converted = await client.post(CONVERT, headers=viewer,
+                                  json={"from_unit": "lb", "to_unit": "oz", "quantity": 1})
+    checked = await client.post("/api/v1/inventory/stock-check", headers=viewer,
+                                json={"items": [{"item_id": str(uuid.uuid4()),
+                                                 "quantity_needed": 1, "unit": "g"}]})
+    adjusted = await client.post("/api/v1/inventory/adjustments", headers=viewer, json={
+        "adjustments": [{"item_id": str(uuid.uuid4()), "adjustment_type": "restock",
+                         "quantity": 1}]})
+
+    assert converted.status_code == 200
+    assert converted.json()["converted_quantity"] == 16
+    assert checked.status_code == 404  # past the role check, to the unknown item
+    assert adjusted.status_code == 403

@@ -23,6 +23,9 @@ from servicekit.errors import AuthenticationRequired, InsufficientPermissions
 Role = Literal["owner", "manager", "operator", "viewer"]
 ROLES: tuple[Role, ...] = ("owner", "manager", "operator", "viewer")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# `openapi_extra` of a POST route that only reads (a stock check, a conversion): viewers may
+# call it.
+READ_ONLY: dict[str, Any] = {"x-smallbatch-read-only": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +133,15 @@ async def current_caller(request: Request) -> Caller:
         return cached
     verifier: TokenVerifier = request.app.state.token_verifier
     caller = verifier.verify(bearer_token(request))
-    if request.method not in SAFE_METHODS and not caller.can_write:
+    if request.method not in SAFE_METHODS and not caller.can_write and not _reads_only(request):
         raise InsufficientPermissions("Viewers cannot change anything")
     request.state.caller = caller
     return caller
+
+
+def _reads_only(request: Request) -> bool:
+    route = request.scope.get("route")
+    return bool((getattr(route, "openapi_extra", None) or {}).get("x-smallbatch-read-only"))
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -31,7 +31,7 @@ from inventory.stock.schemas import (
     as_moment,
 )
 from servicekit.dependencies import CallerDep, UnitOfWorkDep
-from servicekit.identity import require_role
+from servicekit.identity import READ_ONLY, require_role
 from servicekit.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1/inventory", tags=["stock"])
@@ -119,7 +119,7 @@ async def get_purchase_bill(bill_id: uuid.UUID, caller: CallerDep,
     return await purchases.get_bill(uow.session, caller.org_id, bill_id)
 
 
-@router.post("/stock-check", response_model=StockCheckResult)
+@router.post("/stock-check", response_model=StockCheckResult, openapi_extra=READ_ONLY)
 async def check_stock(body: StockCheckRequest, caller: CallerDep,
                       uow: UnitOfWorkDep) -> StockCheckResult:
     return await reports.check_stock(uow.session, caller.org_id, body)

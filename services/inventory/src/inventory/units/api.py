@@ -11,6 +11,7 @@ from inventory.catalog.service import get_item, item_units
 from inventory.units import domain
 from inventory.units.schemas import ConversionRead, ConversionRequest, UnitRead, UnitType
 from servicekit.dependencies import CallerDep, UnitOfWorkDep
+from servicekit.identity import READ_ONLY
 from servicekit.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1/units", tags=["units"])
@@ -37,7 +38,7 @@ async def list_units(
     return Page.build(units[page.offset:page.offset + page.per_page], len(units), page)
 
 
-@router.post("/convert", response_model=ConversionRead)
+@router.post("/convert", response_model=ConversionRead, openapi_extra=READ_ONLY)
 async def convert(body: ConversionRequest, caller: CallerDep,
                   uow: UnitOfWorkDep) -> ConversionRead:
     item = (item_units(await get_item(uow, caller.org_id, body.item_id))
