@@ -173,7 +173,7 @@ async def test_item_changed_carries_the_current_cost_basis_on_create_update_and_
     created, updated, archived = (data for _, data in sent)
     assert created == {
         "item_id": oil["id"], "name": "Olive oil", "type": "ingredient", "sku": None,
-        "default_unit": "g", "density_g_per_ml": "0.91", "unit_cost": None,
+        "default_unit": "g", "count_unit": None, "density_g_per_ml": "0.91", "unit_cost": None,
         "allergens": ["olive"], "shelf_life_days": 365, "low_stock_threshold": None,
         "archived": False}
     assert Decimal(updated["unit_cost"]) == Decimal("0.015")

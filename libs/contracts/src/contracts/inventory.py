@@ -26,10 +26,11 @@ class ItemChanged(Event):
     type: ItemType
     sku: str | None = None
     default_unit: Unit
+    count_unit: Unit | None = None  # the item's own count unit ("bars"), a count
     density_g_per_ml: Quantity | None = Field(default=None, gt=0)
     unit_cost: Money | None = Field(default=None, ge=0)  # per default_unit
     allergens: tuple[str, ...] = ()
-    shelf_life_days: int | None = Field(default=None, gt=0)
+    shelf_life_days: int | None = Field(default=None, ge=0)
     low_stock_threshold: Quantity | None = Field(default=None, ge=0)
     archived: bool = False
 

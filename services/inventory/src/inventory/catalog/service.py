@@ -187,10 +187,10 @@ async def archive_item(uow: UnitOfWork, org_id: uuid.UUID, item_id: uuid.UUID) -
 def item_changed(item: StockedItem) -> ItemChanged:
     return ItemChanged(
         item_id=item.id, name=item.name, type=item.type, sku=item.sku,
-        default_unit=item.default_unit, density_g_per_ml=item.density_g_per_ml,
+        default_unit=item.default_unit, count_unit=item.count_unit,
+        density_g_per_ml=item.density_g_per_ml,
         unit_cost=item.unit_cost, allergens=tuple(item.allergens or ()),
-        # The contract knows no zero-day shelf life; such an item is published without one.
-        shelf_life_days=item.shelf_life_days or None,
+        shelf_life_days=item.shelf_life_days,
         low_stock_threshold=item.low_stock_threshold, archived=item.archived,
     )
 
