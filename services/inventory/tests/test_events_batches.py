@@ -15,7 +15,9 @@ from fastapi import FastAPI
 
 from contracts import BatchCancelled, BatchFinished, BatchStarted
 from contracts.batches import BatchLine, BatchOutput
-from inventory.models import Item, Lot, Movement, Reservation
+from inventory.models import Lot, Movement, Reservation
+from inventory.testing import make_item
+from inventory.testing import restock_by_adjustment as restock
 from servicekit.messaging.tables import outbox
 from servicekit.messaging.transport import Verdict
 from servicekit.testing.service import deliver, envelope_for
@@ -27,23 +29,6 @@ def auth(mint_token: Callable[..., str], org_id: uuid.UUID) -> dict:
     return {"Authorization": f"Bearer {mint_token(org_id=org_id, role='owner')}"}
 
 
-async def make_item(app: FastAPI, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
-    values = {"name": f"item {uuid.uuid4().hex[:8]}", "type": "ingredient",
-              "default_unit": "g", **values}
-    async with app.state.db.sessionmaker() as session:
-        item = Item(id=uuid.uuid4(), org_id=org_id, **values)
-        session.add(item)
-        await session.commit()
-    return item.id
-
-
-async def restock(client: httpx.AsyncClient, headers: dict, item_id: uuid.UUID, quantity: Any,
-                  cost: Any = 1, **extra: Any) -> dict:
-    response = await client.post(f"{API}/adjustments", headers=headers, json={"adjustments": [{
-        "item_id": str(item_id), "adjustment_type": "restock", "quantity": quantity,
-        "cost_per_unit": cost, **extra}]})
-    assert response.status_code == 200, response.text
-    return response.json()["data"]["movements"][0]
 
 
 def started(*lines: tuple[uuid.UUID, Any, str], batch_id: uuid.UUID | None = None,

@@ -14,7 +14,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from inventory.models import IdempotentRequest, Item, Lot, Movement
+from inventory.models import IdempotentRequest, Lot, Movement
+from inventory.testing import make_item
+from inventory.testing import restock_by_adjustment as restock
 from servicekit.messaging.tables import outbox
 
 URL = "/api/v1/inventory/adjustments"
@@ -24,28 +26,11 @@ def auth(mint_token: Callable[..., str], org_id: uuid.UUID, role: str = "owner")
     return {"Authorization": f"Bearer {mint_token(org_id=org_id, role=role)}"}
 
 
-async def make_item(app: FastAPI, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
-    values = {"name": f"item {uuid.uuid4().hex[:8]}", "type": "ingredient",
-              "default_unit": "g", **values}
-    async with app.state.db.sessionmaker() as session:
-        item = Item(id=uuid.uuid4(), org_id=org_id, **values)
-        session.add(item)
-        await session.commit()
-    return item.id
-
 
 async def adjust(client: httpx.AsyncClient, headers: dict, *lines: dict,
                  **extra: Any) -> httpx.Response:
     return await client.post(URL, json={"adjustments": list(lines), **extra}, headers=headers)
 
-
-async def restock(client: httpx.AsyncClient, headers: dict, item_id: uuid.UUID, quantity: Any,
-                  cost: Any = 1, **extra: Any) -> dict:
-    response = await adjust(client, headers, {
-        "item_id": str(item_id), "adjustment_type": "restock", "quantity": quantity,
-        "cost_per_unit": cost, **extra})
-    assert response.status_code == 200, response.text
-    return response.json()["data"]["movements"][0]
 
 
 async def books(app: FastAPI, org_id: uuid.UUID) -> tuple:

@@ -10,7 +10,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from inventory.models import Item, Location, Lot, Movement, Supplier
+from inventory.models import Location, Lot, Movement, Supplier
+from inventory.testing import make_item
+from inventory.testing import restock_by_adjustment as restock
 
 API = "/api/v1/inventory"
 
@@ -27,18 +29,6 @@ async def make(app: FastAPI, model: type, org_id: uuid.UUID, **values: Any) -> u
     return row.id
 
 
-async def make_item(app: FastAPI, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
-    return await make(app, Item, org_id, **{"name": f"item {uuid.uuid4().hex[:8]}",
-                                            "type": "ingredient", "default_unit": "g", **values})
-
-
-async def restock(client: httpx.AsyncClient, headers: dict, item_id: uuid.UUID, quantity: Any,
-                  cost: Any = 1, **extra: Any) -> dict:
-    response = await client.post(f"{API}/adjustments", headers=headers, json={"adjustments": [{
-        "item_id": str(item_id), "adjustment_type": "restock", "quantity": quantity,
-        "cost_per_unit": cost, **extra}]})
-    assert response.status_code == 200, response.text
-    return response.json()["data"]["movements"][0]
 
 
 async def lot_rows(app: FastAPI, org_id: uuid.UUID) -> list[tuple]:
