@@ -175,7 +175,9 @@ async def test_item_changed_carries_the_current_cost_basis_on_create_update_and_
         "item_id": oil["id"], "name": "Olive oil", "type": "ingredient", "sku": None,
         "default_unit": "g", "count_unit": None, "density_g_per_ml": "0.91", "unit_cost": None,
         "allergens": ["olive"], "shelf_life_days": 365, "low_stock_threshold": None,
-        "archived": False}
+        "archived": False, "category_name": None, "supplier_name": None,
+        "nutrition_per_100g": None, "purchase_unit": None, "purchase_quantity": None,
+        "purchase_price": None}
     assert Decimal(updated["unit_cost"]) == Decimal("0.015")
     assert Decimal(updated["low_stock_threshold"]) == 10
     assert archived["archived"] is True

@@ -12,6 +12,7 @@ from contracts.inventory import (
     StockLevelChanged,
     StockRestored,
 )
+from contracts.plans import PlanContainer, PlanItemLine, PlanSnapshot, Portioning
 from contracts.recipes import RecipeChanged
 
 __all__ = [
@@ -25,6 +26,10 @@ __all__ = [
     "LowStockDetected",
     "OrderCancelled",
     "OrderReceived",
+    "PlanContainer",
+    "PlanItemLine",
+    "PlanSnapshot",
+    "Portioning",
     "RecipeChanged",
     "StockDeducted",
     "StockDeductionFailed",

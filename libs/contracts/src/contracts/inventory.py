@@ -33,6 +33,13 @@ class ItemChanged(Event):
     shelf_life_days: int | None = Field(default=None, ge=0)
     low_stock_threshold: Quantity | None = Field(default=None, ge=0)
     archived: bool = False
+    category_name: str | None = None
+    supplier_name: str | None = None
+    nutrition_per_100g: dict[str, Quantity] | None = None  # e.g. {"calories": 884, "fat_g": 100}
+    # How the item is bought: packs of `purchase_quantity` `purchase_unit` at `purchase_price`.
+    purchase_unit: Unit | None = None
+    purchase_quantity: Quantity | None = Field(default=None, gt=0)
+    purchase_price: Money | None = Field(default=None, ge=0)
 
 
 class ConsumptionLine(EventPart):

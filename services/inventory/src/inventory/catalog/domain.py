@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from inventory.units import domain as units
+from servicekit import units
 
 FieldErrors = dict[str, list[str]]
 

@@ -28,10 +28,10 @@ from inventory.catalog.figures import (
 from inventory.catalog.references import default_location, unique_violated
 from inventory.catalog.schemas import ItemCreate, ItemType, ItemUpdate, item_values
 from inventory.models import Category, Item, Lot, Supplier
-from inventory.units.domain import ItemUnits
 from servicekit.db import UnitOfWork
 from servicekit.errors import Conflict, NotFound, ValidationFailed
 from servicekit.pagination import Page, PageParams
+from servicekit.units import ItemUnits
 
 __all__ = [
     "ItemFilters", "ItemNotFound", "archive_item", "create_item", "default_location",

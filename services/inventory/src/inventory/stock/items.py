@@ -13,7 +13,7 @@ from inventory.catalog.service import ItemNotFound
 from inventory.models import Item
 from inventory.stock.domain import ZERO, on_scale
 from inventory.stock.errors import QuantityOutOfRange
-from inventory.units.domain import ItemUnits, convert
+from servicekit.units import ItemUnits, convert
 
 # Quantities and costs are NUMERIC(24, 8): sixteen digits before the point. These bounds keep
 # every product of a quantity and a unit cost inside it.

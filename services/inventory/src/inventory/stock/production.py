@@ -39,9 +39,9 @@ from inventory.stock.items import (
 )
 from inventory.stock.levels import announce_changes, stock_levels
 from inventory.stock.locations import default_location
-from inventory.units.domain import DensityRequired, IncompatibleUnits, UnknownUnit
 from servicekit.db import UnitOfWork, utcnow
 from servicekit.messaging.consumer import InvalidPayload
+from servicekit.units import DensityRequired, IncompatibleUnits, UnknownUnit
 
 logger = structlog.get_logger("inventory.production")
 

@@ -1,1 +1,1 @@
-"""Units of measure: a closed table of exact decimal factors, and conversion between them."""
+"""Units of measure: the HTTP face of servicekit.units (the conversion domain the fleet shares)."""

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from inventory.catalog.service import get_item, item_units
-from inventory.units import domain
 from inventory.units.schemas import ConversionRead, ConversionRequest, UnitRead, UnitType
+from servicekit import units as domain
 from servicekit.dependencies import CallerDep, UnitOfWorkDep
 from servicekit.identity import READ_ONLY
 from servicekit.pagination import Page, PageDep
