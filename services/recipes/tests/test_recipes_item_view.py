@@ -9,24 +9,10 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from contracts import ItemChanged
+from recipes.testing import item_changed
 from servicekit.messaging import Delivery, Envelope
 from servicekit.messaging.tables import inbox
 from servicekit.messaging.transport import Verdict
-
-
-def item_changed(org_id: uuid.UUID, *, time: datetime | None = None,
-                 extra_data: dict[str, Any] | None = None, **fields: Any) -> Envelope:
-    """An ItemChanged envelope as inventory's outbox would publish it."""
-    event = ItemChanged.model_validate({
-        "item_id": uuid.uuid4(), "name": "Olive oil", "type": "ingredient", "default_unit": "g",
-        **fields,
-    })
-    return Envelope(
-        source="/smallbatch/inventory", type=ItemChanged.routing_key(), subject=str(event.item_id),
-        data=event.model_dump(mode="json") | (extra_data or {}), orgid=str(org_id),
-        time=time or datetime.now(UTC),
-    )
 
 
 async def deliver(app: FastAPI, envelope: Envelope, attempt: int = 1) -> Verdict:
@@ -56,7 +42,10 @@ async def test_an_item_changed_appears_in_its_organizations_recipe_items(
     assert response.json() == {
         "item_id": envelope.subject, "name": "Olive oil", "type": "ingredient",
         "default_unit": "g", "sku": "OIL-1", "density_g_per_ml": 0.91, "unit_cost": 0.012345,
-        "allergens": ["tree nuts"], "archived": False,
+        "allergens": ["tree nuts"], "archived": False, "count_unit": None,
+        "nutrition_per_100g": None, "category_name": None, "supplier_name": None,
+        "purchase_unit": None, "purchase_quantity": None, "purchase_price": None,
+        "shelf_life_days": None,
         "updated_at": envelope.time.isoformat().replace("+00:00", "Z"),
     }
 

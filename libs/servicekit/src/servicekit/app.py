@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Literal
 
@@ -121,10 +121,12 @@ def create_service_app(settings: ServiceSettings, *, title: str,
                        routers: Sequence[APIRouter] = (),
                        handlers: HandlerRegistry | None = None, role: Role = "all",
                        transport: Transport | None = None, version: str = "0.1.0",
-                       description: str = "") -> FastAPI:
+                       description: str = "",
+                       on_stop: Sequence[Callable[[], Awaitable[None]]] = ()) -> FastAPI:
     """A service's FastAPI app with the fleet's errors, identity, health, metrics and events.
 
     Every router given here requires the gateway's token; health and metrics do not.
+    `on_stop` callbacks run when the app shuts down (closing a service's own clients).
     """
     runtime = ServiceRuntime(settings, handlers=handlers, role=role, transport=transport,
                              version=version)
@@ -135,6 +137,8 @@ def create_service_app(settings: ServiceSettings, *, title: str,
         try:
             yield
         finally:
+            for stop in on_stop:
+                await stop()
             await runtime.stop()
 
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -167,3 +168,12 @@ def _serialize_sqlite_writers(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def unique_violated(exc: IntegrityError, table: str, *columns: str) -> bool:
+    """Whether `exc` is the unique constraint on `table`'s org and `columns` (one that another
+    request won between our look and our write), on PostgreSQL or SQLite."""
+    message = str(exc.orig)
+    postgres = "_".join(("uq", table, "org_id", *columns))
+    sqlite = ", ".join(f"{table}.{c}" for c in ("org_id", *columns))
+    return postgres in message or sqlite in message

@@ -1,9 +1,11 @@
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
-from recipes import api
+from recipes import api, bom, categories, planning
 from recipes.handlers import handlers
+from recipes.inventory import inventory_http
 from recipes.settings import RecipesSettings
 from servicekit.app import Role, create_service_app
 from servicekit.messaging import Transport
@@ -12,9 +14,18 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def create_app(settings: RecipesSettings, *, role: Role = "all",
-               transport: Transport | None = None) -> FastAPI:
-    return create_service_app(
-        settings, title="Smallbatch Recipes", routers=[api.router], handlers=handlers,
-        role=role, transport=transport,
-        description="Recipes, their lines and portioning, costing, and bills of materials.",
+               transport: Transport | None = None,
+               inventory_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """`inventory_transport` reaches inventory some other way than `settings.inventory_url`
+    (in-process, in embedded mode)."""
+    http = inventory_http(settings.inventory_url, timeout=settings.inventory_timeout_seconds,
+                          transport=inventory_transport)
+    app = create_service_app(
+        settings, title="Smallbatch Recipes",
+        routers=[api.router, categories.router, planning.router, bom.router],
+        handlers=handlers, role=role, transport=transport, on_stop=[http.aclose],
+        description="Recipes, their lines and portioning, costing, production planning and "
+                    "bills of materials.",
     )
+    app.state.inventory_http = http
+    return app

@@ -9,3 +9,6 @@ class RecipesSettings(ServiceSettings):
     service_name: str = "recipes"
     database_url: str = "sqlite+aiosqlite:///./var/recipes.db"
     port: int = 8002
+    # Inventory's API, asked synchronously during stock checks and for items not yet seen.
+    inventory_url: str = "http://127.0.0.1:8001"
+    inventory_timeout_seconds: float = 3.0

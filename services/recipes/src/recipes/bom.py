@@ -1,0 +1,274 @@
+"""Bills of materials (seed 001): what to buy for several recipes at once.
+
+Every recipe is expanded through its sub-recipes to stocked items; each item appears once,
+in the unit the recipes used (or its own unit when they differ), in its purchase unit, and
+in whole purchase packs. A generated bill is saved as it was, so it can be listed, fetched and
+exported later even after prices move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import ROUND_CEILING, Decimal
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field, model_validator
+
+from recipes.bom_export import EXPORTERS, ExportFormat
+from recipes.book import Book, ItemFacts, load_book
+from recipes.costing import Coster, Need, Problem, multiplier_for
+from recipes.models import Bom
+from recipes.schemas import ProblemRead, Request
+from servicekit import units
+from servicekit.db import UnitOfWork
+from servicekit.decimals import ZERO, PositiveQuantity, shown
+from servicekit.dependencies import CallerDep, UnitOfWorkDep
+from servicekit.errors import DomainError, NotFound, ValidationFailed
+from servicekit.identity import Caller
+from servicekit.pagination import Page, PageDep, paginate
+from servicekit.types import JsonDecimal
+
+router = APIRouter(prefix="/api/v1/bom", tags=["bills of materials"])
+
+
+class BomRecipeWrite(Request):
+    recipe_id: uuid.UUID
+    portions: PositiveQuantity | None = Field(
+        default=None, description="Portions to make (yield units when not portioned)")
+    multiplier: PositiveQuantity | None = Field(default=None, description="Or: batches")
+
+    @model_validator(mode="after")
+    def _one_size(self) -> BomRecipeWrite:
+        if (self.portions is None) == (self.multiplier is None):
+            raise ValueError("give either portions or multiplier")
+        return self
+
+
+class BomWrite(Request):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    date: dt.date | None = None
+    recipes: Annotated[list[BomRecipeWrite], Field(min_length=1, max_length=200)]
+
+
+class BomRecipe(BaseModel):
+    id: uuid.UUID
+    name: str
+    version: int
+    portions: JsonDecimal | None
+    multiplier: JsonDecimal
+
+
+class BomLine(BaseModel):
+    ingredient_id: uuid.UUID
+    ingredient_name: str
+    type: str
+    roles: list[str]
+    category: str | None
+    supplier: str | None
+    total_qty: JsonDecimal
+    unit: str
+    purchase_qty: JsonDecimal | None = Field(description="total_qty in the purchase unit")
+    purchase_unit: str | None
+    pack_size: JsonDecimal | None = Field(description="purchase_unit per pack")
+    packs: int | None = Field(description="Whole packs to buy")
+    pack_price: JsonDecimal | None
+    purchase_cost: JsonDecimal | None = Field(description="packs x pack_price")
+    unit_cost: JsonDecimal | None = Field(description="Per `unit`")
+    line_cost: JsonDecimal | None = Field(description="total_qty x unit_cost")
+    cost_source: str | None
+
+
+class BomRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    date: dt.date | None
+    recipes_included: list[BomRecipe]
+    items: list[BomLine]
+    total_cost: JsonDecimal
+    total_purchase_cost: JsonDecimal
+    cost_complete: bool
+    problems: list[ProblemRead]
+    created_at: dt.datetime
+
+
+class BomSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    date: dt.date | None
+    recipes: int
+    lines: int
+    total_cost: JsonDecimal
+    total_purchase_cost: JsonDecimal
+    cost_complete: bool
+    created_at: dt.datetime
+
+
+class BomNotFound(NotFound):
+    default_message = "Bill of materials not found"
+
+
+@router.post("/generate", status_code=status.HTTP_201_CREATED, response_model=BomRead)
+async def generate_bom(body: BomWrite, caller: CallerDep, uow: UnitOfWorkDep) -> BomRead:
+    """Aggregate what several recipes need, through every sub-recipe, and save it."""
+    bom = await generate(uow, caller, body)
+    return read(bom)
+
+
+@router.get("")
+async def list_boms(caller: CallerDep, uow: UnitOfWorkDep, page: PageDep,
+                    search: Annotated[str | None, Query(max_length=200)] = None,
+                    ) -> Page[BomSummary]:
+    query = sa.select(Bom).where(Bom.org_id == caller.org_id)
+    if search:
+        query = query.where(Bom.name.icontains(search, autoescape=True))
+    query = query.order_by(Bom.created_at.desc(), Bom.id)
+    return await paginate(uow.session, query, page, transform=_summary)
+
+
+@router.get("/{bom_id}", response_model=BomRead)
+async def get_bom(bom_id: uuid.UUID, caller: CallerDep, uow: UnitOfWorkDep) -> BomRead:
+    return read(await _get(uow, caller.org_id, bom_id))
+
+
+@router.get("/{bom_id}/export", response_class=Response,
+            responses={200: {"content": {"text/csv": {}, "application/json": {},
+                                         "application/pdf": {}}}})
+async def export_bom(bom_id: uuid.UUID, caller: CallerDep, uow: UnitOfWorkDep,
+                     format: ExportFormat = "csv") -> Response:
+    """The bill as a CSV a spreadsheet opens, JSON, or a PDF to print and shop from."""
+    bom = read(await _get(uow, caller.org_id, bom_id))
+    exporter = EXPORTERS[format]
+    filename = f"bom-{bom.id}.{exporter.extension}"
+    return Response(content=exporter.render(bom), media_type=exporter.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.delete("/{bom_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_bom(bom_id: uuid.UUID, caller: CallerDep, uow: UnitOfWorkDep) -> Response:
+    await uow.session.delete(await _get(uow, caller.org_id, bom_id))
+    await uow.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- generating --------------------------------------------------------------------------------
+
+async def generate(uow: UnitOfWork, caller: Caller, body: BomWrite) -> Bom:
+    book = await load_book(uow.session, caller.org_id, {r.recipe_id for r in body.recipes})
+    coster = Coster(book)
+    needs: dict[uuid.UUID, Need] = {}
+    roles: dict[uuid.UUID, set[str]] = {}
+    problems: dict[tuple[Any, ...], Problem] = {}
+    included = []
+    for index, wanted in enumerate(body.recipes):
+        recipe = book.recipes.get(wanted.recipe_id)
+        if recipe is None:
+            raise ValidationFailed(f"No such recipe {wanted.recipe_id}", details={
+                "fields": {f"recipes.{index}.recipe_id": ["no such recipe"]}})
+        factor = multiplier_for(recipe, portions=wanted.portions, multiplier=wanted.multiplier)
+        costing = coster.cost(recipe.id, factor)
+        included.append({"id": str(recipe.id), "name": recipe.name, "version": recipe.version,
+                         "portions": _text(wanted.portions), "multiplier": str(shown(factor))})
+        for problem in costing.problems:
+            problems.setdefault((problem.code, problem.item_id, problem.sub_recipe_id), problem)
+        for need in costing.needs.values():
+            # One line per item, whatever roles it plays.
+            merged = Need(need.item_id, "any", need.by_unit, need.default_quantity)
+            needs[need.item_id] = needs[need.item_id].plus(merged) if need.item_id in needs \
+                else merged
+            roles.setdefault(need.item_id, set()).add(need.role)
+    lines = [_line(book, need, roles[item_id]) for item_id, need in needs.items()
+             if item_id in book.items]
+    lines.sort(key=lambda line: (line["category"] or "\uffff", line["ingredient_name"]))
+    complete = not problems and all(line["line_cost"] is not None for line in lines)
+    bom = Bom(
+        org_id=caller.org_id, name=body.name, date=body.date, recipes=included, lines=lines,
+        total_cost=sum((Decimal(line["line_cost"]) for line in lines if line["line_cost"]),
+                       ZERO),
+        total_purchase_cost=sum((Decimal(line["purchase_cost"]) for line in lines
+                                 if line["purchase_cost"]), ZERO),
+        cost_complete=complete, created_by=caller.user_id,
+        problems=[_problem_json(problem) for problem in problems.values()],
+    )
+    uow.session.add(bom)
+    await uow.session.flush()
+    await uow.commit()
+    return bom
+
+
+def _line(book: Book, need: Need, roles: set[str]) -> dict[str, Any]:
+    item = book.items[need.item_id]
+    if len(need.by_unit) == 1:
+        unit, total = next(iter(need.by_unit.items()))
+    else:
+        unit, total = item.default_unit, need.default_quantity or ZERO
+    per_default, source = item.cost_per_default_unit()
+    line_cost = (None if per_default is None or need.default_quantity is None
+                 else need.default_quantity * per_default)
+    purchase_qty, packs, purchase_cost = _purchase(item, need.default_quantity)
+    return {
+        "ingredient_id": str(item.item_id), "ingredient_name": item.name, "type": item.type,
+        "roles": sorted(roles), "category": item.category_name, "supplier": item.supplier_name,
+        "total_qty": str(shown(total)), "unit": unit,
+        "purchase_qty": _text(purchase_qty), "purchase_unit": item.purchase_unit,
+        "pack_size": _text(item.purchase_quantity), "packs": packs,
+        "pack_price": _text(item.purchase_price), "purchase_cost": _text(purchase_cost),
+        "unit_cost": _text(None if line_cost is None or not total else line_cost / total),
+        "line_cost": _text(line_cost), "cost_source": source if line_cost is not None else None,
+    }
+
+
+def _purchase(item: ItemFacts, default_quantity: Decimal | None,
+              ) -> tuple[Decimal | None, int | None, Decimal | None]:
+    """The quantity in the purchase unit, the whole packs that cover it, and their price."""
+    if default_quantity is None or not item.purchase_unit or not item.purchase_quantity:
+        return None, None, None
+    try:
+        in_purchase_unit = units.convert(default_quantity, item.default_unit,
+                                         item.purchase_unit, item.units)
+    except DomainError:
+        return None, None, None
+    packs = int((in_purchase_unit / item.purchase_quantity).to_integral_value(
+        rounding=ROUND_CEILING))
+    cost = None if item.purchase_price is None else item.purchase_price * packs
+    return in_purchase_unit, packs, cost
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(shown(value))
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    return ProblemRead(code=problem.code, message=problem.message, recipe_id=problem.recipe_id,
+                       item_id=problem.item_id, sub_recipe_id=problem.sub_recipe_id,
+                       fix=problem.fix).model_dump(mode="json")
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def read(bom: Bom) -> BomRead:
+    return BomRead(
+        id=bom.id, name=bom.name, date=bom.date,
+        recipes_included=[BomRecipe.model_validate(r) for r in bom.recipes],
+        items=[BomLine.model_validate(line) for line in bom.lines],
+        total_cost=shown(bom.total_cost), total_purchase_cost=shown(bom.total_purchase_cost),
+        cost_complete=bom.cost_complete,
+        problems=[ProblemRead.model_validate(p) for p in bom.problems],
+        created_at=bom.created_at,
+    )
+
+
+def _summary(bom: Bom) -> BomSummary:
+    return BomSummary(id=bom.id, name=bom.name, date=bom.date, recipes=len(bom.recipes),
+                      lines=len(bom.lines), total_cost=shown(bom.total_cost),
+                      total_purchase_cost=shown(bom.total_purchase_cost),
+                      cost_complete=bom.cost_complete, created_at=bom.created_at)
+
+
+async def _get(uow: UnitOfWork, org_id: uuid.UUID, bom_id: uuid.UUID) -> Bom:
+    bom = await uow.session.scalar(sa.select(Bom).where(Bom.org_id == org_id, Bom.id == bom_id))
+    if bom is None:
+        raise BomNotFound(details={"bom_id": str(bom_id)})
+    return bom
