@@ -162,8 +162,15 @@ async def test_item_changed_carries_the_current_cost_basis_on_create_update_and_
     app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], org: uuid.UUID,
 ) -> None:
     workshop = await create_location(client, headers, "Workshop")
+    oils = (await client.post("/api/v1/inventory/categories", headers=headers,
+                              json={"name": "Oils"})).json()
+    supplier = (await client.post("/api/v1/inventory/suppliers", headers=headers,
+                                  json={"name": "Oil Co"})).json()
     oil = await create_item(client, headers, name="Olive oil", density_g_per_ml=0.91,
-                            allergens=["Olive"], shelf_life_days=365)
+                            allergens=["Olive"], shelf_life_days=365,
+                            category_id=oils["id"], supplier_id=supplier["id"],
+                            nutrition_per_100g={"energy_kcal": 884, "salt_g": 0.01},
+                            purchase_unit="gal", purchase_quantity=1, purchase_price=34.99)
     await stock(app, org, oil, lots=[(workshop, "100", "0.015", 3), (workshop, "50", "0.02", 1)])
     await client.patch(f"{ITEMS}/{oil['id']}", headers=headers, json={"low_stock_threshold": 10})
     await client.delete(f"{ITEMS}/{oil['id']}", headers=headers)
@@ -175,13 +182,19 @@ async def test_item_changed_carries_the_current_cost_basis_on_create_update_and_
         "item_id": oil["id"], "name": "Olive oil", "type": "ingredient", "sku": None,
         "default_unit": "g", "count_unit": None, "density_g_per_ml": "0.91", "unit_cost": None,
         "allergens": ["olive"], "shelf_life_days": 365, "low_stock_threshold": None,
-        "archived": False, "category_name": None, "supplier_name": None,
-        "nutrition_per_100g": None, "purchase_unit": None, "purchase_quantity": None,
-        "purchase_price": None}
+        "archived": False, "category_name": "Oils", "supplier_name": "Oil Co",
+        "nutrition_per_100g": {"energy_kcal": "884", "salt_g": "0.01"},
+        "purchase_unit": "gal", "purchase_quantity": "1", "purchase_price": "34.99"}
     assert Decimal(updated["unit_cost"]) == Decimal("0.015")
     assert Decimal(updated["low_stock_threshold"]) == 10
     assert archived["archived"] is True
     assert Decimal(archived["unit_cost"]) == Decimal("0.015")
+    for later in (updated, archived):  # read back from the database, not as sent
+        assert (later["category_name"], later["supplier_name"]) == ("Oils", "Oil Co")
+        assert {k: Decimal(v) for k, v in later["nutrition_per_100g"].items()} == {
+            "energy_kcal": 884, "salt_g": Decimal("0.01")}
+        assert (later["purchase_unit"], Decimal(later["purchase_quantity"]),
+                Decimal(later["purchase_price"])) == ("gal", 1, Decimal("34.99"))
 
 
 async def test_raising_the_threshold_above_available_stock_detects_low_stock_once(

@@ -58,27 +58,35 @@ class DemoSeeder:
         olive = await item(name="Olive oil", type="ingredient", default_unit="g",
                            category_id=categories["Oils and butters"], supplier_id=oils,
                            density_g_per_ml=0.91, low_stock_threshold=2000,
-                           shelf_life_days=540)
+                           shelf_life_days=540, purchase_unit="gal", purchase_quantity=1,
+                           purchase_price=34.99)
         coconut = await item(name="Coconut oil", type="ingredient", default_unit="g",
                              category_id=categories["Oils and butters"], supplier_id=oils,
                              density_g_per_ml=0.92, allergens=["coconut"],
-                             low_stock_threshold=1500, shelf_life_days=720)
+                             low_stock_threshold=1500, shelf_life_days=720,
+                             purchase_unit="lb", purchase_quantity=7, purchase_price=24.99)
         shea = await item(name="Shea butter", type="ingredient", default_unit="g",
                           category_id=categories["Oils and butters"], supplier_id=oils,
-                          allergens=["tree nuts"], low_stock_threshold=500)
+                          allergens=["tree nuts"], low_stock_threshold=500,
+                          purchase_unit="lb", purchase_quantity=2, purchase_price=15.99)
         lye = await item(name="Sodium hydroxide", type="ingredient", default_unit="g",
                          category_id=categories["Lye"], supplier_id=oils,
-                         low_stock_threshold=500)
+                         low_stock_threshold=500, purchase_unit="lb", purchase_quantity=2,
+                         purchase_price=11.49)
         water = await item(name="Distilled water", type="ingredient", default_unit="ml",
-                           density_g_per_ml=1, category_id=categories["Lye"])
+                           density_g_per_ml=1, category_id=categories["Lye"],
+                           purchase_unit="gal", purchase_quantity=1, purchase_price=1.29)
         lavender = await item(name="Lavender essential oil", type="ingredient",
                               default_unit="ml", density_g_per_ml=0.885,
                               consumption_order="fefo", category_id=categories["Fragrance"],
-                              supplier_id=scents, low_stock_threshold=100)
+                              supplier_id=scents, low_stock_threshold=100,
+                              purchase_unit="floz", purchase_quantity=4, purchase_price=19.95)
         mold = await item(name="Loaf mold, 10 bars", type="container", default_unit="count",
-                          capacity=10, capacity_unit="count", category_id=categories["Molds"])
+                          capacity=10, capacity_unit="count", category_id=categories["Molds"],
+                          purchase_unit="count", purchase_quantity=1, purchase_price=24.00)
         box = await item(name="Kraft soap box", type="packaging", default_unit="count",
-                         category_id=categories["Packaging"], low_stock_threshold=50)
+                         category_id=categories["Packaging"], low_stock_threshold=50,
+                         purchase_unit="count", purchase_quantity=50, purchase_price=17.50)
         lavender_bar = await item(name="Lavender soap bar", type="product", default_unit="bars",
                                   count_unit="bars", sku="SOAP-LAV-4OZ", size="4 oz",
                                   price=8.99, category_id=categories["Soaps"],

@@ -104,6 +104,11 @@ class Item(Timestamps, Base):
     price: Mapped[Decimal | None] = mapped_column(Money)
     parent_item_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("item.id"))
     archived: Mapped[bool] = mapped_column(default=False)
+    # How the item is bought: packs of `purchase_quantity` `purchase_unit` (a 25 lb bag) at
+    # `purchase_price` each. The unit converts to the default unit; recipes cost from it.
+    purchase_unit: Mapped[str | None] = mapped_column(sa.String(32))
+    purchase_quantity: Mapped[Decimal | None] = mapped_column(Quantity)
+    purchase_price: Mapped[Decimal | None] = mapped_column(Money)
 
 
 class PurchaseBill(Timestamps, Base):

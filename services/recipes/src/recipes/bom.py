@@ -18,13 +18,13 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field, model_validator
 
 from recipes.bom_export import EXPORTERS, ExportFormat
-from recipes.book import Book, ItemFacts, load_book
+from recipes.book import ItemFacts, load_book
 from recipes.costing import Coster, Need, Problem, multiplier_for
 from recipes.models import Bom
 from recipes.schemas import ProblemRead, Request
 from servicekit import units
 from servicekit.db import UnitOfWork
-from servicekit.decimals import ZERO, PositiveQuantity, shown
+from servicekit.decimals import ZERO, PositiveQuantity, on_scale, shown
 from servicekit.dependencies import CallerDep, UnitOfWorkDep
 from servicekit.errors import DomainError, NotFound, ValidationFailed
 from servicekit.identity import Caller
@@ -179,8 +179,8 @@ async def generate(uow: UnitOfWork, caller: Caller, body: BomWrite) -> Bom:
             needs[need.item_id] = needs[need.item_id].plus(merged) if need.item_id in needs \
                 else merged
             roles.setdefault(need.item_id, set()).add(need.role)
-    lines = [_line(book, need, roles[item_id]) for item_id, need in needs.items()
-             if item_id in book.items]
+    lines = [line for item_id, need in needs.items() if item_id in book.items
+             for line in _lines(book.items[item_id], need, roles[item_id])]
     lines.sort(key=lambda line: (line["category"] or "\uffff", line["ingredient_name"]))
     complete = not problems and all(line["line_cost"] is not None for line in lines)
     bom = Bom(
@@ -198,16 +198,55 @@ async def generate(uow: UnitOfWork, caller: Caller, body: BomWrite) -> Bom:
     return bom
 
 
-def _line(book: Book, need: Need, roles: set[str]) -> dict[str, Any]:
-    item = book.items[need.item_id]
-    if len(need.by_unit) == 1:
-        unit, total = next(iter(need.by_unit.items()))
+def _lines(item: ItemFacts, need: Need, roles: set[str]) -> list[dict[str, Any]]:
+    """One line for the item; more only when its quantities cannot be added up (a volume and a
+    weight of an item without a density): one per group that can, rather than a made-up total."""
+    if need.default_quantity is not None:
+        return [_line(item, need.by_unit, need.default_quantity, roles)]
+    return [_line(item, by_unit, default, roles)
+            for by_unit, default in _addable_groups(item, need.by_unit)]
+
+
+def _addable_groups(item: ItemFacts, by_unit: dict[str, Decimal],
+                    ) -> list[tuple[dict[str, Decimal], Decimal | None]]:
+    """The quantities that convert to the item's default unit (with their total in it), then
+    the others by dimension (without one)."""
+    convertible: dict[str, Decimal] = {}
+    default = ZERO
+    apart: dict[str, dict[str, Decimal]] = {}
+    for unit, quantity in by_unit.items():
+        try:
+            default += item.to_default_unit(quantity, unit)
+        except DomainError:
+            try:
+                dimension = units.unit(unit, item.units).dimension
+            except DomainError:
+                dimension = unit
+            apart.setdefault(dimension, {})[unit] = quantity
+        else:
+            convertible[unit] = quantity
+    groups: list[tuple[dict[str, Decimal], Decimal | None]] = []
+    if convertible:
+        groups.append((convertible, default))
+    return groups + [(group, None) for group in apart.values()]
+
+
+def _line(item: ItemFacts, by_unit: dict[str, Decimal], default_quantity: Decimal | None,
+          roles: set[str]) -> dict[str, Any]:
+    """The item in the unit the recipes used when they all agree, else in its default unit
+    (or, for quantities that do not convert to that, in the first unit they were written in)."""
+    if len(by_unit) == 1:
+        unit, total = next(iter(by_unit.items()))
+    elif default_quantity is not None:
+        unit, total = item.default_unit, default_quantity
     else:
-        unit, total = item.default_unit, need.default_quantity or ZERO
+        unit = next(iter(by_unit))
+        total = sum((units.convert(quantity, written, unit, item.units)
+                     for written, quantity in by_unit.items()), ZERO)
     per_default, source = item.cost_per_default_unit()
-    line_cost = (None if per_default is None or need.default_quantity is None
-                 else need.default_quantity * per_default)
-    purchase_qty, packs, purchase_cost = _purchase(item, need.default_quantity)
+    line_cost = (None if per_default is None or default_quantity is None
+                 else default_quantity * per_default)
+    purchase_qty, packs, purchase_cost = _purchase(item, default_quantity)
     return {
         "ingredient_id": str(item.item_id), "ingredient_name": item.name, "type": item.type,
         "roles": sorted(roles), "category": item.category_name, "supplier": item.supplier_name,
@@ -215,7 +254,7 @@ def _line(book: Book, need: Need, roles: set[str]) -> dict[str, Any]:
         "purchase_qty": _text(purchase_qty), "purchase_unit": item.purchase_unit,
         "pack_size": _text(item.purchase_quantity), "packs": packs,
         "pack_price": _text(item.purchase_price), "purchase_cost": _text(purchase_cost),
-        "unit_cost": _text(None if line_cost is None or not total else line_cost / total),
+        "unit_cost": _text(None if line_cost is None else line_cost / total),
         "line_cost": _text(line_cost), "cost_source": source if line_cost is not None else None,
     }
 
@@ -230,7 +269,10 @@ def _purchase(item: ItemFacts, default_quantity: Decimal | None,
                                          item.purchase_unit, item.units)
     except DomainError:
         return None, None, None
-    packs = int((in_purchase_unit / item.purchase_quantity).to_integral_value(
+    # On the stored scale first: a need scaled by 5/3 or converted through a density can
+    # come out a hair above an exact number of packs (25.00000000000000000000000005 lb), which
+    # must not buy one more.
+    packs = int(on_scale(in_purchase_unit / item.purchase_quantity).to_integral_value(
         rounding=ROUND_CEILING))
     cost = None if item.purchase_price is None else item.purchase_price * packs
     return in_purchase_unit, packs, cost

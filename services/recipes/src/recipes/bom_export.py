@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Literal
 from xml.sax.saxutils import escape
 
@@ -13,7 +15,14 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Flowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 if TYPE_CHECKING:
     from recipes.bom import BomLine, BomRead
@@ -37,18 +46,20 @@ class Exporter:
     render: Callable[[BomRead], bytes]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:f}"  # never 1E-7: what a spreadsheet reads as the number it is
+    text = str(value)
     # A cell starting like a formula is read as one by spreadsheets: keep it text.
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text):
+        return f"'{text}"
+    return text
 
 
 def render_csv(bom: BomRead) -> bytes:
@@ -58,13 +69,10 @@ def render_csv(bom: BomRead) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([title for title, _ in CSV_COLUMNS])
     for line in bom.items:
-        data = line.model_dump()
-        writer.writerow([_cell(data[field]) for _, field in CSV_COLUMNS])
-    total_row = [""] * len(CSV_COLUMNS)
-    total_row[0] = "Total"
-    total_row[11] = str(bom.total_purchase_cost)
-    total_row[13] = str(bom.total_cost)
-    writer.writerow(total_row)
+        writer.writerow([_cell(getattr(line, field)) for _, field in CSV_COLUMNS])
+    totals = {"ingredient_name": "Total", "purchase_cost": bom.total_purchase_cost,
+              "line_cost": bom.total_cost}
+    writer.writerow([_cell(totals.get(field)) for _, field in CSV_COLUMNS])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -73,50 +81,73 @@ def render_json(bom: BomRead) -> bytes:
 
 
 def render_pdf(bom: BomRead) -> bytes:
-    """A shopping list: grouped by supplier, what to buy in packs, with the totals."""
+    """A shopping list: grouped by supplier, what to buy in packs, with a box to tick and the
+    total to spend."""
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
                                  topMargin=15 * mm, bottomMargin=15 * mm, title=bom.name,
                                  author="Smallbatch")
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
-    story = [Paragraph(escape(bom.name), styles["Title"])]
+    story: list[Flowable] = [Paragraph(escape(bom.name), styles["Title"])]
     subtitle = [f"Generated {bom.created_at:%Y-%m-%d %H:%M} UTC"]
     if bom.date:
         subtitle.insert(0, f"For {bom.date:%Y-%m-%d}")
     story.append(Paragraph(" · ".join(subtitle), styles["Normal"]))
-    recipes = ", ".join(f"{r.name} x {r.portions if r.portions is not None else r.multiplier}"
-                        f"{'' if r.portions is not None else ' batches'}"
-                        for r in bom.recipes_included)
+    recipes = "; ".join(
+        f"{r.name}, {_amount(r.portions)} portions" if r.portions is not None
+        else f"{r.name}, {_amount(r.multiplier)} batches" for r in bom.recipes_included)
     story += [Paragraph(escape(f"Recipes: {recipes}"), small), Spacer(1, 6 * mm)]
     rows: list[list[object]] = [["", "Item", "Need", "Buy", "Pack price", "Cost"]]
+    supplier_rows = []
+    to_spend = Decimal(0)
     for supplier, lines in _by_supplier(bom.items):
+        supplier_rows.append(len(rows))
         rows.append(["", Paragraph(f"<b>{escape(supplier)}</b>", small), "", "", "", ""])
         for line in lines:
-            rows.append(["q", Paragraph(escape(line.ingredient_name), small),
-                         f"{line.total_qty} {line.unit}", _buy(line),
-                         _money(line.pack_price), _money(line.purchase_cost or line.line_cost)])
-    rows.append(["", Paragraph("<b>Total</b>", small), "", "", "",
-                 _money(bom.total_purchase_cost or bom.total_cost)])
+            # What buying it costs: whole packs when the item is bought in packs, else what
+            # the recipes use of it.
+            cost = line.purchase_cost if line.purchase_cost is not None else line.line_cost
+            to_spend += cost or 0
+            rows.append([Checkbox(), Paragraph(escape(line.ingredient_name), small),
+                         f"{_amount(line.total_qty)} {line.unit}", _buy(line),
+                         _money(line.pack_price), _money(cost)])
+    rows.append(["", Paragraph("<b>Total</b>", small), "", "", "", _money(to_spend)])
     table = Table(rows, colWidths=[7 * mm, 62 * mm, 30 * mm, 35 * mm, 22 * mm, 22 * mm],
                   repeatRows=1)
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
         ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
-        ("FONT", (0, 1), (0, -1), "ZapfDingbats", 9),
+        ("FONT", (0, -1), (-1, -1), "Helvetica-Bold", 8),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
         ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
         ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -2), [colors.white, colors.HexColor("#f4f4f4")]),
+        *(("BACKGROUND", (0, row), (-1, row), colors.HexColor("#eeeeee"))
+          for row in supplier_rows),
     ]))
     story.append(table)
+    notes = [f"Cost of what the recipes use: {_money(bom.total_cost)}; the total above buys "
+             "whole packs."]
     if not bom.cost_complete:
-        story += [Spacer(1, 4 * mm), Paragraph(
-            "Some costs are unknown (items without stock or purchase price); totals leave "
-            "them out.", small)]
+        notes.append("Some costs are unknown (items without stock or purchase price): the "
+                     "totals leave them out.")
+    story += [Spacer(1, 4 * mm), *(Paragraph(escape(note), small) for note in notes)]
     document.build(story)
     return buffer.getvalue()
+
+
+class Checkbox(Flowable):
+    """An empty square to tick off on paper (drawn, so it needs no symbol font)."""
+
+    size = 3.2 * mm
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.size, self.size
+
+    def draw(self) -> None:
+        self.canv.setLineWidth(0.6)
+        self.canv.rect(0, 0, self.size, self.size, stroke=1, fill=0)
 
 
 def _by_supplier(lines: list[BomLine]) -> list[tuple[str, list[BomLine]]]:
@@ -128,12 +159,25 @@ def _by_supplier(lines: list[BomLine]) -> list[tuple[str, list[BomLine]]]:
 
 def _buy(line: BomLine) -> str:
     if line.packs is not None:
-        return f"{line.packs} x {line.pack_size} {line.purchase_unit}"
-    return f"{line.total_qty} {line.unit}"
+        return f"{line.packs} x {_amount(line.pack_size)} {line.purchase_unit}"
+    return f"{_amount(line.total_qty)} {line.unit}"
 
 
-def _money(value: object) -> str:
-    return "" if value is None else f"{float(value):,.2f}"  # type: ignore[arg-type]
+def _amount(value: Decimal | None) -> str:
+    """A quantity for people to read: at most three decimals, never a positive one shown as 0
+    (the CSV and JSON keep every digit)."""
+    if value is None:
+        return ""
+    rounded = value.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+    if not rounded and value:
+        return "< 0.001"
+    return f"{rounded.normalize():f}"
+
+
+def _money(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
 
 
 EXPORTERS: dict[str, Exporter] = {

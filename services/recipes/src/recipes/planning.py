@@ -9,6 +9,8 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from contracts import PlanContainer, PlanItemLine, PlanSnapshot, Portioning
@@ -89,7 +91,7 @@ class StockCheckResult(BaseModel):
 
 @router.post("/recipes/{recipe_id}/plan", response_model=PlanSnapshot, openapi_extra=READ_ONLY)
 async def plan_recipe(recipe_id: uuid.UUID, body: PlanRequest, caller: CallerDep,
-                      uow: UnitOfWorkDep) -> PlanSnapshot:
+                      uow: UnitOfWorkDep) -> JSONResponse:
     """A plan snapshot in seed 000's shape from the recipe's current version, sub-recipes
     expanded to stocked items, ready for `POST /api/v1/batches/start`."""
     if body.scale is not None and body.portions is not None:
@@ -106,7 +108,9 @@ async def plan_recipe(recipe_id: uuid.UUID, body: PlanRequest, caller: CallerDep
     if blocking:
         raise PlanBlocked(details={"problems": [_problem(p) for p in blocking],
                                    "drawer_payload": _drawer(blocking)})
-    return _snapshot(book, costing, body.containers)
+    plan = _snapshot(book, costing, body.containers)
+    # The contract dumps decimals as strings for events; the API shows plain numbers.
+    return JSONResponse(jsonable_encoder(plan.model_dump()))
 
 
 @router.post("/production/stock-check", response_model=StockCheckResult,

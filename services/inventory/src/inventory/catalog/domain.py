@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +19,9 @@ FieldErrors = dict[str, list[str]]
 COUNT_UNIT_PATTERN = r"^[^\W\d_]+( [^\W\d_]+)*$"
 PRODUCT_ONLY = ("sku", "size", "price")
 CONTAINER_ONLY = ("capacity", "capacity_unit")
+PURCHASE_PACK = ("purchase_unit", "purchase_quantity", "purchase_price")
+# What, besides the pack's own unit, decides whether a pack converts to the default unit.
+PACK_BASIS = ("default_unit", "count_unit", "density_g_per_ml")
 
 _UNIT_WORDS = frozenset(
     word.casefold() for u in units.UNITS.values() for word in (u.symbol, u.name)
@@ -68,6 +71,100 @@ def item_problems(item: Mapping[str, Any]) -> FieldErrors:
         if item.get("parent_item_id") is not None:
             errors["parent_item_id"].append("only products can be variants of a product")
     return dict(errors)
+
+
+def purchase_pack_problems(item: Mapping[str, Any], changed: Iterable[str]) -> FieldErrors:
+    """What is inconsistent in an item's purchase pack (`purchase_quantity` `purchase_unit` at
+    `purchase_price`), given its complete set of fields and the ones a request `changed`.
+
+    The unit must convert to the default unit, with the item's count unit and density. When a
+    change of those (not of the pack) breaks the conversion, the changed fields are named:
+    the change is refused rather than leaving a pack nothing can cost from.
+    """
+    errors: FieldErrors = defaultdict(list)
+    pack_unit, quantity, price = (item.get(field) for field in PURCHASE_PACK)
+    if (pack_unit is None) != (quantity is None):
+        missing = "purchase_unit" if pack_unit is None else "purchase_quantity"
+        errors[missing].append(
+            "purchase_quantity and purchase_unit are given together or not at all")
+    elif price is not None and pack_unit is None:
+        errors["purchase_price"].append(
+            "is the price of a pack: give purchase_quantity and purchase_unit with it")
+    if pack_unit is not None and (problem := _pack_unit_problem(item)):
+        changed = set(changed)
+        blamed = [field for field in PACK_BASIS if field in changed]
+        if not blamed or changed & {"purchase_unit", "purchase_quantity"}:
+            blamed = ["purchase_unit"]
+        for field in blamed:
+            errors[field].append(problem)
+    return dict(errors)
+
+
+def pack_needs_density(item: Mapping[str, Any]) -> bool:
+    """Whether the item's purchase pack converts to its default unit only through a density
+    the item lacks (a pack by volume of an item kept by weight, or the other way round)."""
+    if item.get("purchase_unit") is None or item.get("purchase_quantity") is None:
+        return False
+    try:
+        _pack_in_default_unit(item)
+    except units.DensityRequired:
+        return True
+    except (units.UnknownUnit, units.IncompatibleUnits):
+        return False
+    return False
+
+
+def _pack_unit_problem(item: Mapping[str, Any]) -> str | None:
+    pack_unit, default_unit = item["purchase_unit"], item["default_unit"]
+    own = units.ItemUnits(count_unit=item.get("count_unit"))
+    try:
+        units.unit(default_unit, own)
+    except units.UnknownUnit:
+        return None  # item_problems names the default unit
+    try:
+        _pack_in_default_unit(item)
+    except units.UnknownUnit:
+        return (f"the purchase unit {pack_unit!r} is neither a known unit (GET /api/v1/units) "
+                "nor the item's count_unit")
+    except units.IncompatibleUnits:
+        pack_dimension = units.unit(pack_unit, own).dimension
+        default_dimension = units.unit(default_unit, own).dimension
+        return (f"a pack in {pack_unit} ({pack_dimension}) cannot convert to the default unit "
+                f"{default_unit} ({default_dimension})")
+    except units.DensityRequired:
+        return (f"a pack in {pack_unit} converts to the default unit {default_unit} only "
+                "through the item's density_g_per_ml")
+    return None
+
+
+def _pack_in_default_unit(item: Mapping[str, Any]) -> Decimal:
+    """One purchase unit in the default unit (raises where it does not convert)."""
+    return units.convert(Decimal(1), item["purchase_unit"], item["default_unit"],
+                         units.ItemUnits(density_g_per_ml=item.get("density_g_per_ml"),
+                                         count_unit=item.get("count_unit")))
+
+
+def nutrition_figures(stored: Mapping[str, Any] | None) -> dict[str, Decimal] | None:
+    """An item's stored nutrition per 100 g as exact figures.
+
+    The API stores only JSON numbers, read back as ints and floats (a float through its
+    shortest repr, so 0.01 stays 0.01). The JSON column itself holds anything, though: an entry
+    that is no finite number (text, a boolean, a list) is left out rather than failing the
+    event; a number written as a string ("884") is kept, as events write decimals so.
+    """
+    if stored is None:
+        return None
+    figures: dict[str, Decimal] = {}
+    for name, value in stored.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+            continue
+        try:
+            figure = Decimal(str(value))
+        except InvalidOperation:
+            continue
+        if figure.is_finite():
+            figures[name] = figure
+    return figures
 
 
 def same_quantities(old_unit: str, old_count_unit: str | None,

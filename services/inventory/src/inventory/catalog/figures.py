@@ -4,7 +4,8 @@ stock by location.
 However many items a page shows, their on-hand, reserved, available, low-stock flag, FIFO cost
 basis and value come from one statement: the items joined to the stock-level aggregates that
 `stock.levels` defines (the one definition of the figures: lots, the lot-less balance an
-oversell leaves, unexpired active reservations) and to one over the lots' cost layers.
+oversell leaves, unexpired active reservations) and to one over the lots' cost layers. The
+names of their category and supplier come with them, for `ItemChanged`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.catalog import domain
-from inventory.models import Item, Location, Lot, Quantity
+from inventory.models import Category, Item, Location, Lot, Quantity, Supplier
 from inventory.stock.levels import LevelFigures, stock_levels, usable_lot
 from servicekit.db import utcnow
 
@@ -41,6 +42,8 @@ class StockedItem:
     low_stock: bool
     unit_cost: Decimal | None  # FIFO cost basis: the oldest lot with stock left
     stock_value: Decimal
+    category_name: str | None
+    supplier_name: str | None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.item, name)
@@ -93,8 +96,14 @@ class ItemsWithStock:
                 self.low_stock.label("low_stock"),
                 sa.type_coerce(costs.c.unit_cost, Quantity).label("unit_cost"),
                 _amount(costs.c.stock_value).label("stock_value"),
+                Category.name.label("category_name"),
+                Supplier.name.label("supplier_name"),
             )
             .outerjoin(costs, costs.c.item_id == Item.id)
+            .outerjoin(Category, sa.and_(Category.id == Item.category_id,
+                                         Category.org_id == org_id))
+            .outerjoin(Supplier, sa.and_(Supplier.id == Item.supplier_id,
+                                         Supplier.org_id == org_id))
             .where(Item.org_id == org_id),
             Item.id,
         )
@@ -103,7 +112,8 @@ class ItemsWithStock:
 def stocked(row: sa.Row[Any]) -> StockedItem:
     return StockedItem(item=row[0], on_hand=row.on_hand, reserved=row.reserved,
                        available=row.available, low_stock=bool(row.low_stock),
-                       unit_cost=row.unit_cost, stock_value=row.stock_value)
+                       unit_cost=row.unit_cost, stock_value=row.stock_value,
+                       category_name=row.category_name, supplier_name=row.supplier_name)
 
 
 # --- one item's stock by location ------------------------------------------------------------

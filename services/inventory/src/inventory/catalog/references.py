@@ -2,6 +2,8 @@
 
 Names are unique in an organization; nothing still referenced can be deleted. Every
 organization that has locations has exactly one default, where stock goes when nobody says.
+Items' `ItemChanged` events carry their category's and supplier's names, so renaming one
+publishes `ItemChanged` for each of its items with the rename.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
+from inventory.catalog.events import hold_names, publish_item_changes
 from inventory.catalog.schemas import (
     CategoryCreate,
     CategoryUpdate,
@@ -67,6 +70,10 @@ _NOT_FOUND: dict[type[Any], type[NotFound]] = {
     Category: CategoryNotFound, Supplier: SupplierNotFound, Location: LocationNotFound,
 }
 _NOUN = {Category: "category", Supplier: "supplier", Location: "location"}
+# The item column naming each kind of row whose name items' events carry.
+_NAMED_BY_ITEMS: dict[type[Any], sa.ColumnElement[Any]] = {
+    Category: Item.category_id, Supplier: Item.supplier_id,
+}
 
 
 # --- shared mechanics --------------------------------------------------------------------
@@ -106,13 +113,17 @@ def unique_violated(exc: IntegrityError, table: str, *columns: str) -> bool:
 
 async def _save(uow: UnitOfWork, row: Any) -> None:
     """Flush and commit, turning a name taken meanwhile by another request into a 409."""
+    await _flush(uow, row)
+    await uow.commit()
+
+
+async def _flush(uow: UnitOfWork, row: Any) -> None:
     try:
         await uow.session.flush()
     except IntegrityError as exc:
         if unique_violated(exc, row.__tablename__, "name"):
             raise _name_taken(type(row), row.name) from exc
         raise
-    await uow.commit()
 
 
 async def _create(uow: UnitOfWork, model: type[Named], org_id: uuid.UUID,
@@ -129,11 +140,18 @@ async def _update(uow: UnitOfWork, model: type[Named], org_id: uuid.UUID, row_id
                   data: BaseModel) -> Named:
     row = await _get(uow, model, org_id, row_id)
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("name") not in (None, row.name):
+    renamed = changes.get("name") not in (None, row.name)
+    if renamed:
         await _ensure_name_free(uow, model, org_id, changes["name"], except_id=row.id)
+    items_column = _NAMED_BY_ITEMS.get(model) if renamed else None
+    if items_column is not None:
+        await hold_names(uow, org_id, renaming=True)
     for field, value in changes.items():
         setattr(row, field, value)
-    await _save(uow, row)
+    await _flush(uow, row)
+    if items_column is not None:
+        await publish_item_changes(uow, org_id, items_column == row.id)
+    await uow.commit()
     return row
 
 

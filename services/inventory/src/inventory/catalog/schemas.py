@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 from inventory.catalog import domain
 from inventory.units.schemas import Money, PositiveQuantity, Quantity, UnitSymbol
@@ -64,6 +64,12 @@ class ItemCreate(BaseModel):
     price: Money | None = Field(default=None, description="Products only")
     parent_item_id: uuid.UUID | None = Field(
         default=None, description="Makes this product a variant of that product")
+    purchase_unit: UnitSymbol | None = Field(
+        default=None, description="The unit of the pack the item is bought in (a 25 lb bag: "
+                                  "lb); converts to the default unit")
+    purchase_quantity: PositiveQuantity | None = Field(
+        default=None, description="How much of purchase_unit one pack holds (25)")
+    purchase_price: Money | None = Field(default=None, description="The price of one pack")
 
 
 class ItemUpdate(BaseModel):
@@ -93,6 +99,9 @@ class ItemUpdate(BaseModel):
     size: Size | None = None
     price: Money | None = None
     parent_item_id: uuid.UUID | None = None
+    purchase_unit: UnitSymbol | None = None
+    purchase_quantity: PositiveQuantity | None = None
+    purchase_price: Money | None = None
     archived: bool = Field(default=None, description="false restores an archived item")  # type: ignore[assignment]
 
 
@@ -133,7 +142,9 @@ class ItemRead(StockFigures):
     count_unit: str | None
     density_g_per_ml: JsonDecimal | None
     allergens: list[str]
-    nutrition_per_100g: dict[str, JsonDecimal] | None
+    # As ItemChanged carries it: the numbers only, should a row hold anything else.
+    nutrition_per_100g: Annotated[dict[str, JsonDecimal] | None,
+                                  BeforeValidator(domain.nutrition_figures)]
     low_stock_threshold: JsonDecimal | None
     shelf_life_days: int | None
     consumption_order: ConsumptionOrder
@@ -143,6 +154,9 @@ class ItemRead(StockFigures):
     size: str | None
     price: JsonDecimal | None
     parent_item_id: uuid.UUID | None
+    purchase_unit: str | None
+    purchase_quantity: JsonDecimal | None
+    purchase_price: JsonDecimal | None
     archived: bool
     created_at: datetime
     updated_at: datetime

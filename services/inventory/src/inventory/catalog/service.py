@@ -1,7 +1,8 @@
 """Item use cases: each owns its transaction and writes `ItemChanged` to the outbox with it.
 
 Helpers other parts of inventory may call inside their own unit of work (they never commit):
-`get_item`, `item_units`, `get_stocked_item`, `item_changed` and `default_location`.
+`get_item`, `item_units`, `get_stocked_item` and `default_location` (and, in `catalog.events`,
+what publishes `ItemChanged`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from contracts import ItemChanged, LowStockDetected
+from contracts import LowStockDetected
 from inventory.catalog import domain
+from inventory.catalog.events import publish_item_changes
 from inventory.catalog.figures import (
     ItemStock,
     ItemsWithStock,
@@ -31,11 +33,11 @@ from inventory.models import Category, Item, Lot, Supplier
 from servicekit.db import UnitOfWork
 from servicekit.errors import Conflict, NotFound, ValidationFailed
 from servicekit.pagination import Page, PageParams
-from servicekit.units import ItemUnits
+from servicekit.units import DensityRequired, ItemUnits, density_fix_hint
 
 __all__ = [
     "ItemFilters", "ItemNotFound", "archive_item", "create_item", "default_location",
-    "get_item", "get_stocked_item", "item_changed", "item_stock", "item_units", "list_items",
+    "get_item", "get_stocked_item", "item_stock", "item_units", "list_items",
     "list_variants", "update_item",
 ]
 
@@ -184,17 +186,6 @@ async def archive_item(uow: UnitOfWork, org_id: uuid.UUID, item_id: uuid.UUID) -
     return await _save_and_publish(uow, org_id, item)
 
 
-def item_changed(item: StockedItem) -> ItemChanged:
-    return ItemChanged(
-        item_id=item.id, name=item.name, type=item.type, sku=item.sku,
-        default_unit=item.default_unit, count_unit=item.count_unit,
-        density_g_per_ml=item.density_g_per_ml,
-        unit_cost=item.unit_cost, allergens=tuple(item.allergens or ()),
-        shelf_life_days=item.shelf_life_days,
-        low_stock_threshold=item.low_stock_threshold, archived=item.archived,
-    )
-
-
 def _fell_low(item: StockedItem, old_threshold: Decimal | None) -> bool:
     was_low = old_threshold is not None and item.available <= old_threshold
     return item.low_stock and not was_low and not item.archived
@@ -210,8 +201,7 @@ async def _save_and_publish(uow: UnitOfWork, org_id: uuid.UUID, item: Item, *,
         if unique_violated(exc, "item", "sku"):
             raise _sku_taken(item.sku) from exc
         raise
-    result = await get_stocked_item(uow, org_id, item.id)
-    uow.publish(item_changed(result), org_id=org_id, subject=str(item.id))
+    [result] = await publish_item_changes(uow, org_id, Item.id == item.id)
     if commit:
         await uow.commit()
     return result
@@ -223,6 +213,9 @@ async def _validate(uow: UnitOfWork, org_id: uuid.UUID, values: dict[str, Any], 
                     changed: set[str], item: Item | None = None) -> None:
     """Raise one 422 naming every bad field of the item's fields `values` (all of them)."""
     errors: dict[str, list[str]] = defaultdict(list, domain.item_problems(values))
+    pack_errors = domain.purchase_pack_problems(values, changed)
+    for field, problems in pack_errors.items():
+        errors[field] += problems
     for field, model, noun in (("category_id", Category, "category"),
                                ("supplier_id", Supplier, "supplier")):
         if field in changed and values[field] is not None:
@@ -241,8 +234,27 @@ async def _validate(uow: UnitOfWork, org_id: uuid.UUID, values: dict[str, Any], 
         if has_variants is not None:
             field = "type" if "type" in changed else "parent_item_id"
             errors[field].append("the item has variants, so it stays a product of its own")
+    if errors.keys() == pack_errors.keys() and domain.pack_needs_density(values):
+        raise _pack_density_required(values, pack_errors, item)
     if errors:
         raise ValidationFailed(details={"fields": dict(errors)})
+
+
+def _pack_density_required(values: dict[str, Any], errors: dict[str, list[str]],
+                           item: Item | None) -> DensityRequired:
+    """A pack by volume of an item kept by weight (or the other way round) and no density: the
+    error unit conversion raises, with its fix, naming the fields too."""
+    name = values["name"]
+    if item is not None:
+        hint = density_fix_hint(ItemUnits(item_id=str(item.id), name=name))
+    else:  # nothing to PATCH yet: the fix is to send the density with the item
+        hint = {"item_id": None, "item_name": name, "fix": {
+            "action": "set_density", "field": "density_g_per_ml", "method": "POST",
+            "path": "/api/v1/inventory/items",
+            "message": f"Send the density (g/mL) of {name} with the item"}}
+    return DensityRequired(
+        f"A pack in {values['purchase_unit']} converts to {values['default_unit']} only "
+        "through the item's density", details={**hint, "fields": errors})
 
 
 async def _parent_problem(uow: UnitOfWork, org_id: uuid.UUID, parent_id: uuid.UUID,

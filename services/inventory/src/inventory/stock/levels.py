@@ -144,9 +144,18 @@ async def announce_changes(uow: UnitOfWork, org_id: uuid.UUID, items: Iterable[I
     """Publish `StockLevelChanged` for each product whose available quantity moved,
     `LowStockDetected` for each item that fell to or below its threshold just now, and
     `ItemChanged` for each item whose cost basis moved (recipes cost from it)."""
+    # Imported here: the catalog builds its figures on this module.
+    from inventory.catalog.events import item_changed, items_to_publish
+
     by_id = {item.id: item for item in items}
     await uow.session.flush()
     after = await stock_levels(uow.session, org_id, by_id, now=now)
+    costed = [item_id for item_id in by_id
+              if before.get(item_id, StockLevel()).cost_basis != after[item_id].cost_basis]
+    # One statement reads them all, however many lines the purchase or count had.
+    recosted = ({stocked.id: stocked
+                 for stocked in await items_to_publish(uow, org_id, Item.id.in_(costed))}
+                if costed else {})
     for item_id, item in by_id.items():
         old, new = before.get(item_id, StockLevel()), after[item_id]
         if item.type == "product" and old.available != new.available:
@@ -155,12 +164,8 @@ async def announce_changes(uow: UnitOfWork, org_id: uuid.UUID, items: Iterable[I
                 reserved=tidy(new.reserved), available=tidy(new.available),
                 unit=item.default_unit, cause=cause,
             ), org_id=org_id, subject=str(item.id))
-        if old.cost_basis != new.cost_basis:
-            # Imported here: the catalog builds its figures on this module.
-            from inventory.catalog.service import get_stocked_item, item_changed
-
-            stocked = await get_stocked_item(uow, org_id, item_id)
-            uow.publish(item_changed(stocked), org_id=org_id, subject=str(item_id))
+        if item_id in recosted:
+            uow.publish(item_changed(recosted[item_id]), org_id=org_id, subject=str(item_id))
         threshold = item.low_stock_threshold
         if threshold is not None and old.available > threshold >= new.available:
             uow.publish(LowStockDetected(
