@@ -65,6 +65,31 @@ async def test_an_event_crosses_services_on_the_in_process_transport(
     await eventually(recipes_knows_it, timeout=5)
 
 
+async def test_recipes_ask_inventory_in_process_for_stock_and_new_items(
+    fleet_client: httpx.AsyncClient,
+) -> None:
+    client = fleet_client
+    headers = await signed_in(client)
+    created = await client.post("/api/v1/inventory/items", headers=headers,
+                                json={"name": "Lye", "type": "ingredient", "default_unit": "g"})
+    lye = created.json()["id"]
+    restock = await client.post("/api/v1/inventory/adjustments", headers=headers, json={
+        "adjustments": [{"item_id": lye, "adjustment_type": "restock", "quantity": 500,
+                         "cost_per_unit": 0.01}]})
+    assert restock.status_code == 200, restock.text
+    # At once, whether or not recipes has heard of the item yet: inventory vouches for it.
+    recipe = await client.post("/api/v1/recipes", headers=headers, json={
+        "name": "Lye solution", "yield_qty": 1, "yield_unit": "l",
+        "items": [{"item_id": lye, "quantity": 150, "unit": "g"}]})
+    assert recipe.status_code == 201, recipe.text
+
+    check = await client.post("/api/v1/production/stock-check", headers=headers,
+                              json={"recipe_id": recipe.json()["id"]})
+
+    assert check.status_code == 200, check.text
+    assert (check.json()["max_batches"], check.json()["limiting_item"]["item_id"]) == (3, lye)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -105,6 +130,16 @@ def test_the_embedded_command_serves_a_healthy_fleet_with_the_demo_within_60_sec
         products = httpx.get(f"http://127.0.0.1:{port}/api/v1/inventory/items?type=product",
                              headers=headers, timeout=10).json()
         assert {p["sku"] for p in products["items"]} == {"SOAP-LAV-4OZ", "SOAP-OAT-4OZ"}
+        recipes = httpx.get(f"http://127.0.0.1:{port}/api/v1/recipes", headers=headers,
+                            timeout=10).json()
+        assert {r["name"] for r in recipes["items"]} == {
+            "Lavender soap", "Oatmeal & shea soap", "Lye solution"}
+        lavender = next(r for r in recipes["items"] if r["name"] == "Lavender soap")
+        check = httpx.post(f"http://127.0.0.1:{port}/api/v1/production/stock-check",
+                           headers=headers, json={"recipe_id": lavender["id"]}, timeout=10)
+        assert check.status_code == 200, check.text
+        assert check.json()["max_batches"] == 4  # four loaf molds in stock
+        assert check.json()["limiting_item"]["item_name"] == "Loaf mold, 10 bars"
         assert sorted(p.name for p in tmp_path.glob("*.db")) == [
             "batches.db", "forecasting.db", "gateway.db", "integrations.db", "inventory.db",
             "recipes.db"]

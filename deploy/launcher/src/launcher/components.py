@@ -29,13 +29,16 @@ class Component:
     settings_class: type[ServiceSettings]
     create_app: Callable[..., FastAPI]
     migrations_dir: Path
+    # Services this one queries over HTTP: `create_app` takes `<peer>_transport` for each, and
+    # its settings `<peer>_url`.
+    peers: tuple[str, ...] = ()
 
 
 SERVICES: tuple[Component, ...] = (
     Component("inventory", "INVENTORY_", 1, InventorySettings, inventory.app.create_app,
               inventory.app.MIGRATIONS_DIR),
     Component("recipes", "RECIPES_", 2, RecipesSettings, recipes.app.create_app,
-              recipes.app.MIGRATIONS_DIR),
+              recipes.app.MIGRATIONS_DIR, peers=("inventory",)),
     Component("batches", "BATCHES_", 3, BatchesSettings, batches.app.create_app,
               batches.app.MIGRATIONS_DIR),
     Component("forecasting", "FORECASTING_", 4, ForecastingSettings,
@@ -43,3 +46,5 @@ SERVICES: tuple[Component, ...] = (
     Component("integrations", "INTEGRATIONS_", 5, IntegrationsSettings,
               integrations.app.create_app, integrations.app.MIGRATIONS_DIR),
 )
+
+COMPONENTS: dict[str, Component] = {component.name: component for component in SERVICES}

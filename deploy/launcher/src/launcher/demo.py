@@ -39,10 +39,11 @@ class DemoSeeder:
             "password": DEMO_PASSWORD, "first_name": "Demo", "last_name": "Maker",
         })
         self.headers = {"Authorization": f"Bearer {registered['access_token']}"}
-        await self.inventory()
+        items = await self.inventory()
+        await self.recipes(items)
         return True
 
-    async def inventory(self) -> None:
+    async def inventory(self) -> dict[str, str]:
         categories = {name: (await self.post("/api/v1/inventory/categories",
                                              {"name": name}))["id"]
                       for name in ("Oils and butters", "Lye", "Fragrance", "Molds",
@@ -91,7 +92,8 @@ class DemoSeeder:
                                   count_unit="bars", sku="SOAP-LAV-4OZ", size="4 oz",
                                   price=8.99, category_id=categories["Soaps"],
                                   shelf_life_days=365)
-        await item(name="Oatmeal & shea soap bar", type="product", default_unit="bars",
+        oatmeal_bar = await item(name="Oatmeal & shea soap bar", type="product",
+                                 default_unit="bars",
                    count_unit="bars", sku="SOAP-OAT-4OZ", size="4 oz", price=9.49,
                    category_id=categories["Soaps"], shelf_life_days=365)
 
@@ -135,3 +137,42 @@ class DemoSeeder:
              "cost_per_unit": 2.15, "lot_number": "LAV-20261101-01",
              "reason": "Opening stock from the last batch"},
         ]})
+        return {"olive": olive, "coconut": coconut, "shea": shea, "lye": lye, "water": water,
+                "lavender": lavender, "mold": mold, "box": box, "lavender_bar": lavender_bar,
+                "oatmeal_bar": oatmeal_bar}
+
+    async def recipes(self, item: dict[str, str]) -> None:
+        """Two soaps sharing one lye solution, each filling a loaf mold of ten bars."""
+        categories = {name: (await self.post("/api/v1/recipe-categories", {"name": name}))["id"]
+                      for name in ("Cold process soaps", "Bases and solutions")}
+        lye_solution = await self.post("/api/v1/recipes", {
+            "name": "Lye solution", "category_id": categories["Bases and solutions"],
+            "batch_type": "ingredient", "yield_qty": 480, "yield_unit": "g",
+            "yield_density_g_per_ml": 1.33, "prep_time_min": 10,
+            "instructions": "Add the lye to the water, never the reverse. Cool to 40 °C.",
+            "items": [{"item_id": item["lye"], "quantity": 140, "unit": "g"},
+                      {"item_id": item["water"], "quantity": 340, "unit": "ml"}],
+        })
+        soaps = (
+            ("Lavender soap", item["lavender_bar"], 8.99,
+             [(item["olive"], 600), (item["coconut"], 250), (item["shea"], 150)],
+             [{"item_id": item["lavender"], "quantity": 30, "unit": "ml"}]),
+            ("Oatmeal & shea soap", item["oatmeal_bar"], 9.49,
+             [(item["olive"], 500), (item["coconut"], 250), (item["shea"], 250)], []),
+        )
+        for name, output, price, oils, extras in soaps:
+            await self.post("/api/v1/recipes", {
+                "name": name, "category_id": categories["Cold process soaps"],
+                "output_item_id": output, "yield_qty": 10, "yield_unit": "bars",
+                "portioning": {"is_portioned": True, "portion_name": "bars", "portion_count": 10},
+                "prep_time_min": 45, "cook_time_min": 0, "selling_price": price,
+                "target_cost_pct": 30,
+                "instructions": "Blend oils at 40 °C, add lye solution, stick-blend to trace, "
+                                "pour, cure four weeks.",
+                "items": [*({"item_id": oil, "quantity": grams, "unit": "g"}
+                            for oil, grams in oils),
+                          {"sub_recipe_id": lye_solution["id"], "quantity": 480, "unit": "g"},
+                          *extras,
+                          {"item_id": item["box"], "quantity": 10, "unit": "count"}],
+                "containers": [{"item_id": item["mold"], "quantity": 1}],
+            })

@@ -47,7 +47,10 @@ async def embedded_fleet(var_dir: Path, host: str = "127.0.0.1",
         )
         await asyncio.to_thread(upgrade_database, component.migrations_dir,
                                 settings.database_url)
-        apps[component.name] = component.create_app(settings, role="all", transport=transport)
+        peers = {f"{peer}_transport": httpx.ASGITransport(app=apps[peer])
+                 for peer in component.peers}
+        apps[component.name] = component.create_app(settings, role="all", transport=transport,
+                                                     **peers)
     gateway_settings = GatewaySettings(
         host=host, port=port, database_url=f"sqlite+aiosqlite:///{var_dir / 'gateway.db'}",
         jwt_private_key_file=private_key, redis_url=None,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
-from launcher.components import SERVICES
+from launcher.components import COMPONENTS, SERVICES, Component
 from launcher.keys import ensure_keys
 
 
@@ -40,6 +40,10 @@ class FleetConfig:
         return f"{base}/{self.database_name(service)}"
 
 
+def url(config: FleetConfig, component: Component) -> str:
+    return f"http://{config.host}:{config.port + component.port_offset}"
+
+
 def service_env(config: FleetConfig, private_key: Path, public_key: Path) -> dict[str, str]:
     env = dict(os.environ)
     for component in SERVICES:
@@ -52,9 +56,9 @@ def service_env(config: FleetConfig, private_key: Path, public_key: Path) -> dic
             f"{p}HOST": config.host,
             f"{p}PORT": str(config.port + component.port_offset),
         })
-        env[f"GATEWAY_{component.name.upper()}_URL"] = (
-            f"http://{config.host}:{config.port + component.port_offset}"
-        )
+        env[f"GATEWAY_{component.name.upper()}_URL"] = url(config, component)
+        for peer in component.peers:
+            env[f"{p}{peer.upper()}_URL"] = url(config, COMPONENTS[peer])
     env.update({
         "GATEWAY_HOST": config.host,
         "GATEWAY_PORT": str(config.port),

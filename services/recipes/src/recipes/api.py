@@ -95,11 +95,12 @@ async def scale_recipe(
         description="Target portions (or yield units when not portioned)")] = None,
     multiplier: Annotated[PositiveQuantity | None, Query(description="Scale factor")] = None,
 ) -> RecipeRead:
-    """The recipe scaled to `portions` or by `multiplier`: quantities, costs and yield."""
-    if (portions is None) == (multiplier is None):
-        raise ValidationFailed("Give either portions or multiplier", details={
-            "fields": {"portions": ["give portions or multiplier, not both"]}})
+    """The recipe scaled to `portions` or by `multiplier` (neither: as written): quantities,
+    costs and yield."""
     recipe = await get_recipe(uow, caller.org_id, recipe_id)
+    if portions is not None and multiplier is not None:
+        raise ValidationFailed("Give portions or multiplier, not both", details={
+            "fields": {"portions": ["give portions or multiplier, not both"]}})
     return await _read(uow, recipe, portions=portions, multiplier=multiplier)
 
 
