@@ -12,9 +12,9 @@ from inventory.stock.domain import (
     Shortfall,
     consumption_sequence,
     lot_number_for,
-    on_scale,
     pick,
 )
+from servicekit.decimals import on_scale
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 

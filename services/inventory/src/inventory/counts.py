@@ -27,13 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.catalog.service import ItemNotFound
 from inventory.models import CountLine, InventoryCount, Item, Lot
 from inventory.stock import ledger
-from inventory.stock.domain import ZERO, consumption_sequence, on_scale
+from inventory.stock.domain import consumption_sequence
 from inventory.stock.errors import LotNotFound
 from inventory.stock.items import items_by_id, to_default_unit
 from inventory.stock.levels import announce_changes, stock_levels
 from inventory.stock.locations import get_location
 from inventory.stock.schemas import CountedQuantity, Request, UnitSymbol
 from servicekit.db import UnitOfWork, utcnow
+from servicekit.decimals import ZERO, on_scale
 from servicekit.errors import Conflict, NotFound, ValidationFailed
 from servicekit.pagination import Page, PageParams
 from servicekit.types import JsonDecimal

@@ -27,9 +27,10 @@ from contracts import LowStockDetected, OrderCancelled, OrderReceived
 from inventory.handlers import handlers
 from inventory.models import Item, Lot, Movement
 from inventory.stock import ledger
-from inventory.stock.domain import ZERO, Picking, on_scale, tidy
+from inventory.stock.domain import Picking
 from inventory.stock.levels import StockLevel, announce_changes, stock_levels
 from servicekit.db import UnitOfWork, utcnow
+from servicekit.decimals import ZERO, on_scale, tidy
 from servicekit.messaging import Envelope
 
 logger = structlog.get_logger("inventory.orders")

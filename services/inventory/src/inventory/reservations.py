@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.models import Item, Reservation
 from inventory.stock import idempotency, ledger
-from inventory.stock.domain import ZERO
 from inventory.stock.errors import StockInsufficient, json_number
 from inventory.stock.idempotency import Answer
 from inventory.stock.items import get_item, to_default_unit
@@ -29,6 +28,7 @@ from inventory.stock.levels import announce_changes, stock_levels
 from inventory.stock.schemas import MovementRead, Quantity, Request, UnitSymbol, dump
 from inventory.stock.views import movement_reads
 from servicekit.db import UnitOfWork, utcnow
+from servicekit.decimals import ZERO
 from servicekit.errors import Conflict, NotFound, ValidationFailed
 from servicekit.pagination import Page, PageParams
 from servicekit.types import JsonDecimal

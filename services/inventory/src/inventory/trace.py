@@ -26,12 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.models import Item, Lot, Movement, PurchaseBill, Reservation, Supplier
 from inventory.reservations import ReservationRead, open_reservations
 from inventory.stock import ledger
-from inventory.stock.domain import ZERO, on_scale
 from inventory.stock.errors import LotNotFound
 from inventory.stock.levels import announce_changes, stock_levels
 from inventory.stock.schemas import LotRead
 from inventory.stock.views import lot_reads
 from servicekit.db import UnitOfWork, utcnow
+from servicekit.decimals import ZERO, on_scale
 from servicekit.types import JsonDecimal
 
 # --- schemas ---------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from inventory.models import (
     PurchaseBill,
     Supplier,
 )
-from servicekit.db import UnitOfWork
+from servicekit.db import UnitOfWork, unique_violated
 from servicekit.errors import Conflict, NotFound, ValidationFailed
 
 DEFAULT_LOCATION_NAME = "Workshop"
@@ -100,15 +100,6 @@ async def _ensure_name_free(uow: UnitOfWork, model: type[Any], org_id: uuid.UUID
         query = query.where(model.id != except_id)
     if await uow.session.scalar(query) is not None:
         raise _name_taken(model, name)
-
-
-def unique_violated(exc: IntegrityError, table: str, *columns: str) -> bool:
-    """Whether `exc` is the unique constraint on `table`'s org and `columns` (one that another
-    request won between our look and our write)."""
-    message = str(exc.orig)
-    postgres = "_".join(("uq", table, "org_id", *columns))
-    sqlite = ", ".join(f"{table}.{c}" for c in ("org_id", *columns))
-    return postgres in message or sqlite in message
 
 
 async def _save(uow: UnitOfWork, row: Any) -> None:

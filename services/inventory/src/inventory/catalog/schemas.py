@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 from inventory.catalog import domain
-from inventory.units.schemas import Money, PositiveQuantity, Quantity, UnitSymbol
+from inventory.units.schemas import UnitSymbol
+from servicekit.decimals import Money, PositiveQuantity, Quantity
 from servicekit.types import JsonDecimal
 
 ItemType = Literal["ingredient", "container", "packaging", "consumable", "product"]

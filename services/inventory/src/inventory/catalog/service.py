@@ -27,10 +27,10 @@ from inventory.catalog.figures import (
     stock_by_location,
     stocked,
 )
-from inventory.catalog.references import default_location, unique_violated
+from inventory.catalog.references import default_location
 from inventory.catalog.schemas import ItemCreate, ItemType, ItemUpdate, item_values
 from inventory.models import Category, Item, Lot, Supplier
-from servicekit.db import UnitOfWork
+from servicekit.db import UnitOfWork, unique_violated
 from servicekit.errors import Conflict, NotFound, ValidationFailed
 from servicekit.pagination import Page, PageParams
 from servicekit.units import DensityRequired, ItemUnits, density_fix_hint

@@ -13,7 +13,6 @@ from decimal import Decimal
 from inventory.catalog.service import ItemNotFound
 from inventory.models import Item, Movement
 from inventory.stock import idempotency, ledger
-from inventory.stock.domain import ZERO
 from inventory.stock.errors import at_line
 from inventory.stock.idempotency import Answer
 from inventory.stock.items import (
@@ -34,6 +33,7 @@ from inventory.stock.schemas import (
 )
 from inventory.stock.views import movement_reads
 from servicekit.db import UnitOfWork, utcnow
+from servicekit.decimals import ZERO
 from servicekit.errors import DomainError
 
 ENDPOINT = "POST /api/v1/inventory/adjustments"

@@ -10,26 +10,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Literal
+
+from servicekit.decimals import ZERO, on_scale
 
 ConsumptionOrder = Literal["fifo", "fefo"]
 SkipReason = Literal["expired", "quarantined"]
-
-SCALE = Decimal("0.00000001")  # NUMERIC(24, 8): what every stored quantity and cost holds
-ZERO = Decimal(0)
-
-
-def on_scale(value: Decimal) -> Decimal:
-    """`value` rounded (half to even) to the ledger's eight decimal places."""
-    return value.quantize(SCALE, rounding=ROUND_HALF_EVEN)
-
-
-def tidy(value: Decimal) -> Decimal:
-    """`value` without trailing zeros (`910.00000000` -> `910`), for payloads people read."""
-    normal = value.normalize()
-    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
-
 
 @dataclass(frozen=True, slots=True)
 class LotStock:

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.catalog.service import ItemNotFound
 from inventory.models import Item
-from inventory.stock.domain import ZERO, on_scale
 from inventory.stock.errors import QuantityOutOfRange
+from servicekit.decimals import ZERO, on_scale
 from servicekit.units import ItemUnits, convert
 
 # Quantities and costs are NUMERIC(24, 8): sixteen digits before the point. These bounds keep

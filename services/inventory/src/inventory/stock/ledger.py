@@ -23,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.models import Item, Lot, Movement
 from inventory.stock import domain
-from inventory.stock.domain import ZERO, LotStock, Pick, Picking, Shortfall, on_scale
+from inventory.stock.domain import LotStock, Pick, Picking, Shortfall
 from inventory.stock.errors import LotNotFound, LotOfAnotherItem, StockInsufficient, json_number
 from servicekit.db import UnitOfWork, utcnow
+from servicekit.decimals import ZERO, on_scale
 
 MovementKind = Literal[
     "restock", "purchase", "batch_consumption", "batch_output", "sale", "sale_return",

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import LowStockDetected, StockLevelChanged
 from inventory.models import Item, Lot, Movement, Quantity, Reservation
-from inventory.stock.domain import ZERO, tidy
 from servicekit.db import UnitOfWork
+from servicekit.decimals import ZERO, tidy
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from contracts import (
 from contracts.inventory import ConsumptionLine, RestorationLine, Shortage
 from inventory.models import Item, Lot, Movement
 from inventory.stock import ledger
-from inventory.stock.domain import ZERO, Picking, Shortfall, on_scale, tidy
+from inventory.stock.domain import Picking, Shortfall
 from inventory.stock.errors import QuantityOutOfRange
 from inventory.stock.items import (
     cost_per_default_unit,
@@ -40,6 +40,7 @@ from inventory.stock.items import (
 from inventory.stock.levels import announce_changes, stock_levels
 from inventory.stock.locations import default_location
 from servicekit.db import UnitOfWork, utcnow
+from servicekit.decimals import ZERO, on_scale, tidy
 from servicekit.messaging.consumer import InvalidPayload
 from servicekit.units import DensityRequired, IncompatibleUnits, UnknownUnit
 

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.catalog.service import ItemNotFound
 from inventory.models import Lot, PurchaseBill, PurchaseBillLine
 from inventory.stock import idempotency, ledger
-from inventory.stock.domain import ZERO
 from inventory.stock.errors import PurchaseBillNotFound, at_line
 from inventory.stock.idempotency import Answer
 from inventory.stock.items import (
@@ -30,6 +29,7 @@ from inventory.stock.schemas import (
     dump,
 )
 from servicekit.db import UnitOfWork, utcnow
+from servicekit.decimals import ZERO
 from servicekit.errors import DomainError
 from servicekit.pagination import Page, PageParams
 

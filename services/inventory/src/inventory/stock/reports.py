@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.catalog.service import ItemNotFound
 from inventory.models import Item, Lot, Movement
 from inventory.stock import ledger
-from inventory.stock.domain import ZERO, on_scale
 from inventory.stock.errors import at_line
 from inventory.stock.items import from_default_unit, items_by_id, to_default_unit
 from inventory.stock.levels import stock_levels
@@ -30,6 +29,7 @@ from inventory.stock.schemas import (
 )
 from inventory.stock.views import movement_read
 from servicekit.db import utcnow
+from servicekit.decimals import ZERO, on_scale
 from servicekit.errors import DomainError
 from servicekit.pagination import Page, PageParams
 

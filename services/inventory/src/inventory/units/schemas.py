@@ -8,22 +8,12 @@ decimal places, magnitudes above 10^12.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from servicekit.decimals import Quantity
 from servicekit.types import JsonDecimal
-
-MAX_AMOUNT = Decimal(10) ** 12
-
-ExactDecimal = Annotated[Decimal, Field(allow_inf_nan=False, decimal_places=8, le=MAX_AMOUNT,
-                                        ge=-MAX_AMOUNT)]
-"""Any exact figure NUMERIC(24, 8) holds; the types below narrow its sign."""
-Quantity = Annotated[ExactDecimal, Field(ge=0)]
-"""A non-negative quantity (or any non-negative figure: a threshold, a nutrition value)."""
-PositiveQuantity = Annotated[ExactDecimal, Field(gt=0)]
-Money = Annotated[ExactDecimal, Field(ge=0)]
 
 UnitSymbol = Annotated[str, Field(min_length=1, max_length=32)]
 UnitType = Literal["mass", "volume", "count"]
