@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Annotated, Any
 
@@ -158,29 +159,30 @@ async def delete_bom(bom_id: uuid.UUID, caller: CallerDep, uow: UnitOfWorkDep) -
 async def generate(uow: UnitOfWork, caller: Caller, body: BomWrite) -> Bom:
     book = await load_book(uow.session, caller.org_id, {r.recipe_id for r in body.recipes})
     coster = Coster(book)
-    needs: dict[uuid.UUID, Need] = {}
-    roles: dict[uuid.UUID, set[str]] = {}
+    totals: dict[uuid.UUID, _ItemTotal] = {}
     problems: dict[tuple[Any, ...], Problem] = {}
     included = []
+    sizes: list[tuple[uuid.UUID, Decimal]] = []
     for index, wanted in enumerate(body.recipes):
         recipe = book.recipes.get(wanted.recipe_id)
         if recipe is None:
             raise ValidationFailed(f"No such recipe {wanted.recipe_id}", details={
                 "fields": {f"recipes.{index}.recipe_id": ["no such recipe"]}})
         factor = multiplier_for(recipe, portions=wanted.portions, multiplier=wanted.multiplier)
-        costing = coster.cost(recipe.id, factor)
+        costing = coster.cost(recipe.id)
+        sizes.append((recipe.id, factor))
         included.append({"id": str(recipe.id), "name": recipe.name, "version": recipe.version,
                          "portions": _text(wanted.portions), "multiplier": str(shown(factor))})
         for problem in costing.problems:
             problems.setdefault((problem.code, problem.item_id, problem.sub_recipe_id), problem)
-        for need in costing.needs.values():
-            # One line per item, whatever roles it plays.
-            merged = Need(need.item_id, "any", need.by_unit, need.default_quantity)
-            needs[need.item_id] = needs[need.item_id].plus(merged) if need.item_id in needs \
-                else merged
-            roles.setdefault(need.item_id, set()).add(need.role)
-    lines = [line for item_id, need in needs.items() if item_id in book.items
-             for line in _lines(book.items[item_id], need, roles[item_id])]
+    for need in coster.total_needs(sizes).values():
+        # One line per item, whatever roles it plays.
+        total = totals.get(need.item_id)
+        if total is None:
+            total = totals[need.item_id] = _ItemTotal()
+        total.add(need, Decimal(1))
+    lines = [line for item_id, total in totals.items() if item_id in book.items
+             for line in _lines(book.items[item_id], total)]
     lines.sort(key=lambda line: (line["category"] or "\uffff", line["ingredient_name"]))
     complete = not problems and all(line["line_cost"] is not None for line in lines)
     bom = Bom(
@@ -193,18 +195,35 @@ async def generate(uow: UnitOfWork, caller: Caller, body: BomWrite) -> Bom:
         problems=[_problem_json(problem) for problem in problems.values()],
     )
     uow.session.add(bom)
-    await uow.session.flush()
     await uow.commit()
     return bom
 
 
-def _lines(item: ItemFacts, need: Need, roles: set[str]) -> list[dict[str, Any]]:
+@dataclass(slots=True)
+class _ItemTotal:
+    """What all the recipes need of one item: per unit as written, and in its default unit
+    (None once a part of it does not convert)."""
+
+    by_unit: dict[str, Decimal] = field(default_factory=dict)
+    default_quantity: Decimal | None = ZERO
+    roles: set[str] = field(default_factory=set)
+
+    def add(self, need: Need, factor: Decimal) -> None:
+        for unit, quantity in need.by_unit.items():
+            self.by_unit[unit] = self.by_unit.get(unit, ZERO) + quantity * factor
+        if self.default_quantity is not None:
+            self.default_quantity = (None if need.default_quantity is None
+                                     else self.default_quantity + need.default_quantity * factor)
+        self.roles.add(need.role)
+
+
+def _lines(item: ItemFacts, total: _ItemTotal) -> list[dict[str, Any]]:
     """One line for the item; more only when its quantities cannot be added up (a volume and a
     weight of an item without a density): one per group that can, rather than a made-up total."""
-    if need.default_quantity is not None:
-        return [_line(item, need.by_unit, need.default_quantity, roles)]
-    return [_line(item, by_unit, default, roles)
-            for by_unit, default in _addable_groups(item, need.by_unit)]
+    if total.default_quantity is not None:
+        return [_line(item, total.by_unit, total.default_quantity, total.roles)]
+    return [_line(item, by_unit, default, total.roles)
+            for by_unit, default in _addable_groups(item, total.by_unit)]
 
 
 def _addable_groups(item: ItemFacts, by_unit: dict[str, Decimal],
@@ -270,8 +289,8 @@ def _purchase(item: ItemFacts, default_quantity: Decimal | None,
     except DomainError:
         return None, None, None
     # On the stored scale first: a need scaled by 5/3 or converted through a density can
-    # come out a hair above an exact number of packs (25.00000000000000000000000005 lb), which
-    # must not buy one more.
+    # come out a hair above a whole number of packs (3000.000000000000000000000001 g of
+    # 1000 g bags), which must not buy one more.
     packs = int(on_scale(in_purchase_unit / item.purchase_quantity).to_integral_value(
         rounding=ROUND_CEILING))
     cost = None if item.purchase_price is None else item.purchase_price * packs

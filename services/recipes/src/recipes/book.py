@@ -1,8 +1,8 @@
 """A recipe book in memory: recipes with their sub-recipe trees and the items they use.
 
-`load_book` reads everything one or many recipes reach in a query per tree level (recipes,
-their lines) plus one for the items, so costing a page of recipes or a bill of materials
-does not query per line.
+`load_book` reads everything one or many recipes reach in three statements (the recipes of
+the whole tree, their lines, their items), so costing a page of recipes or a bill of
+materials does not query per line or per level.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,11 +43,12 @@ class ItemFacts:
     purchase_quantity: Decimal | None = None
     purchase_price: Decimal | None = None
     archived: bool = False
+    units: ItemUnits = field(init=False, repr=False, compare=False)
 
-    @property
-    def units(self) -> ItemUnits:
-        return ItemUnits(item_id=str(self.item_id), name=self.name,
-                         density_g_per_ml=self.density_g_per_ml, count_unit=self.count_unit)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "units", ItemUnits(
+            item_id=str(self.item_id), name=self.name, density_g_per_ml=self.density_g_per_ml,
+            count_unit=self.count_unit))
 
     def to_default_unit(self, quantity: Decimal, unit: str) -> Decimal:
         if unit == self.default_unit:
@@ -67,7 +69,8 @@ class ItemFacts:
         return None, None
 
     @classmethod
-    def from_view(cls, view: ItemView) -> ItemFacts:
+    def from_view(cls, view: Any) -> ItemFacts:
+        """From an `ItemView` or a row of its columns."""
         nutrition = None
         if view.nutrition_per_100g:
             nutrition = {key: Decimal(str(value)) for key, value in view.nutrition_per_100g.items()}
@@ -82,8 +85,7 @@ class ItemFacts:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class LineDef:
+class LineDef(NamedTuple):
     id: uuid.UUID
     position: int
     role: LineRole
@@ -136,7 +138,8 @@ class RecipeDef:
         return self.servings if self.is_portioned and self.servings else self.yield_quantity
 
     @classmethod
-    def from_rows(cls, recipe: Recipe, lines: Iterable[RecipeLine]) -> RecipeDef:
+    def from_rows(cls, recipe: Any, lines: Iterable[Any]) -> RecipeDef:
+        """From a `Recipe` and its `RecipeLine`s, or rows of their columns."""
         return cls(
             id=recipe.id, name=recipe.name, version=recipe.version,
             label_prefix=recipe.label_prefix, yield_quantity=recipe.yield_quantity,
@@ -161,35 +164,39 @@ class Book:
 
 async def load_book(session: AsyncSession, org_id: uuid.UUID,
                     recipe_ids: Iterable[uuid.UUID]) -> Book:
-    """The recipes `recipe_ids` of `org_id`, every recipe their lines reach, and their items.
-    Ids of other organizations are simply not found."""
+    """The recipes `recipe_ids` of `org_id`, every recipe their lines reach, and their items,
+    in three statements (the tree by a recursive query; plain rows, no entities). Ids of other
+    organizations are simply not found."""
     book = Book()
-    frontier = set(recipe_ids)
-    item_ids: set[uuid.UUID] = set()
-    while frontier:
-        recipes = (await session.scalars(
-            sa.select(Recipe).where(Recipe.org_id == org_id, Recipe.id.in_(frontier)))).all()
-        found = {recipe.id for recipe in recipes}
-        lines: dict[uuid.UUID, list[RecipeLine]] = {recipe_id: [] for recipe_id in found}
-        if found:
-            for line in await session.scalars(
-                    sa.select(RecipeLine).where(RecipeLine.org_id == org_id,
-                                                RecipeLine.recipe_id.in_(found))):
-                lines[line.recipe_id].append(line)
-        for recipe in recipes:
-            book.recipes[recipe.id] = RecipeDef.from_rows(recipe, lines[recipe.id])
-        frontier = set()
-        for group in lines.values():
-            for line in group:
-                if line.item_id is not None:
-                    item_ids.add(line.item_id)
-                elif line.sub_recipe_id not in book.recipes:
-                    frontier.add(line.sub_recipe_id)  # type: ignore[arg-type]
-    for recipe in book.recipes.values():
-        if recipe.output_item_id is not None:
-            item_ids.add(recipe.output_item_id)
+    roots = set(recipe_ids)
+    if not roots:
+        return book
+    line = RecipeLine.__table__
+    tree = (sa.select(Recipe.id.label("id"))
+            .where(Recipe.org_id == org_id, Recipe.id.in_(roots))
+            .cte("tree", recursive=True))
+    tree = tree.union(
+        sa.select(line.c.sub_recipe_id)
+        .join(tree, line.c.recipe_id == tree.c.id)
+        .where(line.c.org_id == org_id, line.c.sub_recipe_id.is_not(None)))
+    reached = sa.select(tree.c.id)
+    recipes = (await session.execute(
+        sa.select(*Recipe.__table__.columns)
+        .where(Recipe.org_id == org_id, Recipe.id.in_(reached)))).all()
+    lines: dict[uuid.UUID, list[Any]] = {recipe.id: [] for recipe in recipes}
+    for row in await session.execute(
+            sa.select(*line.columns).where(line.c.org_id == org_id,
+                                           line.c.recipe_id.in_(list(lines)))):
+        lines[row.recipe_id].append(row)
+    item_ids = {row.item_id for group in lines.values() for row in group
+                if row.item_id is not None}
+    item_ids |= {recipe.output_item_id for recipe in recipes
+                 if recipe.output_item_id is not None}
+    for recipe in recipes:
+        book.recipes[recipe.id] = RecipeDef.from_rows(recipe, lines[recipe.id])
     if item_ids:
-        views = await session.scalars(
-            sa.select(ItemView).where(ItemView.org_id == org_id, ItemView.item_id.in_(item_ids)))
+        views = await session.execute(
+            sa.select(*ItemView.__table__.columns)
+            .where(ItemView.org_id == org_id, ItemView.item_id.in_(item_ids)))
         book.items = {view.item_id: ItemFacts.from_view(view) for view in views}
     return book

@@ -13,7 +13,8 @@ helps.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -63,6 +64,14 @@ class Need:
 
 
 @dataclass(frozen=True, slots=True)
+class SubShare:
+    """A sub-recipe line's share of one batch of the sub-recipe."""
+
+    recipe_id: uuid.UUID
+    fraction: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class CostedLine:
     line: LineDef
     name: str | None
@@ -86,7 +95,9 @@ class Costing:
     allergens: tuple[str, ...]
     nutrition: dict[str, Decimal]  # for the whole batch, from the items that state it
     nutrition_missing: tuple[str, ...]  # names of ingredients whose nutrition is unknown
-    needs: dict[tuple[uuid.UUID, str], Need] = field(default_factory=dict)
+    # The recipe's own item lines and its sub-recipe shares, in line order, at its own yield;
+    # `Coster.needs` expands them.
+    parts: tuple[Need | SubShare, ...] = ()
 
     @property
     def total_cost(self) -> Decimal:
@@ -139,7 +150,6 @@ class Costing:
                         for line in self.lines),
             cost_by_role={role: cost * factor for role, cost in self.cost_by_role.items()},
             nutrition={key: value * factor for key, value in self.nutrition.items()},
-            needs={key: need.scaled(factor) for key, need in self.needs.items()},
         )
 
 
@@ -158,6 +168,66 @@ class Coster:
 
     def cost(self, recipe_id: uuid.UUID, multiplier: Decimal = Decimal(1)) -> Costing:
         return self._base(recipe_id).scaled(multiplier)
+
+    def needs(self, recipe_id: uuid.UUID,
+              multiplier: Decimal = Decimal(1)) -> dict[tuple[uuid.UUID, str], Need]:
+        """Every stocked item one recipe takes, per (item, role), through all its
+        sub-recipes, in the order its lines name them."""
+        needs: dict[tuple[uuid.UUID, str], Need] = {}
+
+        def walk(recipe: uuid.UUID, factor: Decimal) -> None:
+            for part in self._base(recipe).parts:
+                if isinstance(part, SubShare):
+                    walk(part.recipe_id, factor * part.fraction)
+                else:
+                    _add(needs, part.scaled(factor))
+
+        walk(recipe_id, multiplier)
+        return needs
+
+    def total_needs(self, wanted: Iterable[tuple[uuid.UUID, Decimal]],
+                    ) -> dict[tuple[uuid.UUID, str], Need]:
+        """What several recipes take together, each (recipe, multiplier). Every recipe of the
+        trees is weighed once (the sum of its shares over all paths to it) and its own lines
+        scaled once, however many recipes share it."""
+        weights: dict[uuid.UUID, Decimal] = {}
+        roots = []
+        for recipe_id, multiplier in wanted:
+            weights[recipe_id] = weights.get(recipe_id, ZERO) + multiplier
+            roots.append(recipe_id)
+        order = self._parents_first(roots)
+        for recipe_id in order:
+            weight = weights.get(recipe_id)
+            if not weight:
+                continue
+            for part in self._base(recipe_id).parts:
+                if isinstance(part, SubShare):
+                    weights[part.recipe_id] = (weights.get(part.recipe_id, ZERO)
+                                               + weight * part.fraction)
+        needs: dict[tuple[uuid.UUID, str], Need] = {}
+        for recipe_id in order:
+            weight = weights.get(recipe_id)
+            for part in self._base(recipe_id).parts if weight else ():
+                if isinstance(part, Need):
+                    _add(needs, part.scaled(weight))  # type: ignore[arg-type]
+        return needs
+
+    def _parents_first(self, roots: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+        """The recipes `roots` reach, each after every recipe that uses it."""
+        seen: set[uuid.UUID] = set()
+        finished: list[uuid.UUID] = []
+
+        def visit(recipe_id: uuid.UUID) -> None:
+            seen.add(recipe_id)
+            for part in self._base(recipe_id).parts:
+                if isinstance(part, SubShare) and part.recipe_id not in seen:
+                    visit(part.recipe_id)
+            finished.append(recipe_id)
+
+        for root in roots:
+            if root not in seen:
+                visit(root)
+        return finished[::-1]
 
     def _base(self, recipe_id: uuid.UUID) -> Costing:
         done = self._done.get(recipe_id)
@@ -181,40 +251,29 @@ class Coster:
         allergens: set[str] = set()
         nutrition: dict[str, Decimal] = {}
         missing: list[str] = []
-        needs: dict[tuple[uuid.UUID, str], Need] = {}
-
-        def need(entry: Need) -> None:
-            key = (entry.item_id, entry.role)
-            needs[key] = needs[key].plus(entry) if key in needs else entry
-
+        parts: list[Need | SubShare] = []
         for line in recipe.lines:
             if line.item_id is not None:
-                costed = self._item_line(recipe, line)
                 item = self.book.items.get(line.item_id)
-                default = None
-                if item is not None:
-                    try:
-                        default = item.to_default_unit(line.quantity, line.unit)
-                    except DomainError:
-                        pass
-                need(Need(line.item_id, line.role, {line.unit: line.quantity}, default))
+                costed, default = self._item_line(recipe, line, item)
+                parts.append(Need(line.item_id, line.role, {line.unit: line.quantity}, default))
                 if item is not None and line.role == "ingredient":
                     allergens.update(item.allergens)
-                    grams = _grams(item, line)
+                    grams = _grams(item, line) if item.nutrition_per_100g else None
                     if grams is None or item.nutrition_per_100g is None:
                         missing.append(item.name)
                     else:
                         for key, per_100g in item.nutrition_per_100g.items():
                             nutrition[key] = nutrition.get(key, ZERO) + per_100g * grams / 100
             else:
-                costed, sub = self._sub_recipe_line(recipe, line)
-                if sub is not None:
+                costed, share = self._sub_recipe_line(recipe, line)
+                if share is not None:
+                    sub = self._base(share.recipe_id)
                     allergens.update(sub.allergens)
                     missing += sub.nutrition_missing
                     for key, value in sub.nutrition.items():
-                        nutrition[key] = nutrition.get(key, ZERO) + value
-                    for entry in sub.needs.values():
-                        need(entry)
+                        nutrition[key] = nutrition.get(key, ZERO) + value * share.fraction
+                    parts.append(share)
                     problems += sub.problems
             lines.append(costed)
             problems += costed.problems
@@ -223,30 +282,32 @@ class Coster:
         return Costing(
             recipe=recipe, multiplier=Decimal(1), lines=tuple(lines), cost_by_role=cost_by_role,
             problems=_unique(problems), allergens=tuple(sorted(allergens)),
-            nutrition=nutrition, nutrition_missing=tuple(dict.fromkeys(missing)), needs=needs,
+            nutrition=nutrition, nutrition_missing=tuple(dict.fromkeys(missing)),
+            parts=tuple(parts),
         )
 
-    def _item_line(self, recipe: RecipeDef, line: LineDef) -> CostedLine:
-        assert line.item_id is not None
-        item = self.book.items.get(line.item_id)
+    def _item_line(self, recipe: RecipeDef, line: LineDef,
+                   item: ItemFacts | None) -> tuple[CostedLine, Decimal | None]:
+        """The line costed, and its quantity in the item's default unit (None if it won't
+        convert)."""
         if item is None:
             return CostedLine(line, None, line.quantity, None, None, (Problem(
                 "unknown_item", "The item is not known to recipes (yet)", recipe.id,
-                item_id=line.item_id),))
+                item_id=line.item_id),)), None
         try:
             quantity = item.to_default_unit(line.quantity, line.unit)
         except DomainError as error:
             return CostedLine(line, item.name, line.quantity, None, None,
-                              (_conversion_problem(error, recipe, item_id=item.item_id),))
+                              (_conversion_problem(error, recipe, item_id=item.item_id),)), None
         per_unit, source = item.cost_per_default_unit()
         if per_unit is None:
             return CostedLine(line, item.name, line.quantity, None, None, (Problem(
                 "no_cost", f"{item.name} has no cost yet: no stock on hand and no purchase "
-                "price", recipe.id, item_id=item.item_id, fix=_cost_fix(item)),))
-        return CostedLine(line, item.name, line.quantity, quantity * per_unit, source)
+                "price", recipe.id, item_id=item.item_id, fix=_cost_fix(item)),)), quantity
+        return CostedLine(line, item.name, line.quantity, quantity * per_unit, source), quantity
 
     def _sub_recipe_line(self, recipe: RecipeDef,
-                         line: LineDef) -> tuple[CostedLine, Costing | None]:
+                         line: LineDef) -> tuple[CostedLine, SubShare | None]:
         assert line.sub_recipe_id is not None
         sub = self.book.recipes.get(line.sub_recipe_id)
         if sub is None:
@@ -258,9 +319,9 @@ class Coster:
         except DomainError as error:
             return CostedLine(line, sub.name, line.quantity, None, None,
                               (_conversion_problem(error, recipe, sub_recipe=sub),)), None
-        part = self._base(sub.id).scaled(fraction)
-        cost = part.total_cost
-        return CostedLine(line, sub.name, line.quantity, cost, "recipe"), part
+        cost = self._base(sub.id).total_cost * fraction
+        return CostedLine(line, sub.name, line.quantity, cost, "recipe"), SubShare(sub.id,
+                                                                                   fraction)
 
 
 def sub_recipe_fraction(sub: RecipeDef, quantity: Decimal, unit: str) -> Decimal:
@@ -285,6 +346,11 @@ def _grams(item: ItemFacts, line: LineDef) -> Decimal | None:
         return units.convert(line.quantity, line.unit, "g", item.units)
     except DomainError:
         return None
+
+
+def _add(needs: dict[tuple[uuid.UUID, str], Need], need: Need) -> None:
+    key = (need.item_id, need.role)
+    needs[key] = needs[key].plus(need) if key in needs else need
 
 
 def _unique(problems: list[Problem]) -> tuple[Problem, ...]:

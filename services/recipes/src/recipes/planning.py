@@ -103,12 +103,13 @@ async def plan_recipe(recipe_id: uuid.UUID, body: PlanRequest, caller: CallerDep
     book = await load_book(uow.session, caller.org_id, [recipe_id])
     factor = multiplier_for(book.recipes[recipe_id], portions=body.portions,
                             multiplier=body.scale)
-    costing = Coster(book).cost(recipe_id, factor)
+    coster = Coster(book)
+    costing = coster.cost(recipe_id, factor)
     blocking = [problem for problem in costing.problems if problem.blocks_production]
     if blocking:
         raise PlanBlocked(details={"problems": [_problem(p) for p in blocking],
                                    "drawer_payload": _drawer(blocking)})
-    plan = _snapshot(book, costing, body.containers)
+    plan = _snapshot(book, costing, coster.needs(recipe_id, factor), body.containers)
     # The contract dumps decimals as strings for events; the API shows plain numbers.
     return JSONResponse(jsonable_encoder(plan.model_dump()))
 
@@ -123,11 +124,12 @@ async def check_production_stock(body: StockCheckRequest, caller: CallerDep,
     batches the stock allows now with the item that limits it."""
     recipe = await get_recipe(uow, caller.org_id, body.recipe_id)
     book = await load_book(uow.session, caller.org_id, [recipe.id])
-    costing = Coster(book).cost(recipe.id, body.scale_factor)
+    coster = Coster(book)
+    costing = coster.cost(recipe.id, body.scale_factor)
     blocking = [problem for problem in costing.problems if problem.blocks_production]
     shortages = [Shortage(item_id=p.item_id, item_name=_name(book, p.item_id),
                           reason=p.code, message=p.message, fix=p.fix) for p in blocking]
-    needed = _needed_per_item(book, costing)
+    needed = _needed_per_item(book, coster.needs(recipe.id, body.scale_factor))
     answer = await inventory.check_stock(
         [(item_id, quantity, book.items[item_id].default_unit)
          for item_id, quantity in needed.items()]) if needed else {"items": []}
@@ -151,13 +153,13 @@ async def check_production_stock(body: StockCheckRequest, caller: CallerDep,
 
 # --- plan snapshots ----------------------------------------------------------------------------
 
-def _snapshot(book: Book, costing: Costing,
+def _snapshot(book: Book, costing: Costing, needs: dict[tuple[uuid.UUID, str], Need],
               containers: list[PlanContainerWrite] | None) -> PlanSnapshot:
     recipe = costing.recipe
     plans: dict[str, list[PlanItemLine]] = {"ingredient": [], "consumable": []}
     planned_containers: list[PlanContainer] = []
     estimated, complete = ZERO, costing.cost_complete
-    for need in costing.needs.values():
+    for need in needs.values():
         item = book.items[need.item_id]
         cost = _cost_of(item, need.default_quantity)
         if need.role == "container":
@@ -228,9 +230,10 @@ def _container(item: ItemFacts | None, count: Decimal, *,
 
 # --- stock checks ------------------------------------------------------------------------------
 
-def _needed_per_item(book: Book, costing: Costing) -> dict[uuid.UUID, Decimal]:
+def _needed_per_item(book: Book, needs: dict[tuple[uuid.UUID, str], Need],
+                     ) -> dict[uuid.UUID, Decimal]:
     needed: dict[uuid.UUID, Decimal] = {}
-    for need in costing.needs.values():
+    for need in needs.values():
         if need.default_quantity is not None and need.item_id in book.items:
             needed[need.item_id] = needed.get(need.item_id, ZERO) + need.default_quantity
     return needed
