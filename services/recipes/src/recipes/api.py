@@ -14,8 +14,9 @@ from fastapi import APIRouter, Query, status
 from recipes import categories, service
 from recipes.book import load_book
 from recipes.costing import Coster, multiplier_for
-from recipes.editing import archive_recipe, create_recipe, get_recipe, unique_prefix, update_recipe
+from recipes.editing import archive_recipe, create_recipe, get_recipe, update_recipe
 from recipes.inventory import InventoryDep
+from recipes.labels import unique_prefix
 from recipes.models import ItemView, Recipe, RecipeVersion
 from recipes.schemas import (
     ItemViewRead,

@@ -3,7 +3,8 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from recipes import api, bom, categories, planning
+from recipes import api, categories, planning
+from recipes.bom import api as bom
 from recipes.handlers import handlers
 from recipes.inventory import inventory_http
 from recipes.settings import RecipesSettings

@@ -16,29 +16,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
 
 from recipes.book import Book, ItemFacts, LineDef, RecipeDef
+from recipes.problems import Problem, conversion_problem, cost_fix, unique
 from servicekit import units
 from servicekit.decimals import ZERO
 from servicekit.errors import DomainError, ValidationFailed
-from servicekit.units import DensityRequired
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    code: str  # unknown_item | unknown_recipe | density_required | incompatible_units | no_cost
-    message: str
-    recipe_id: uuid.UUID
-    item_id: uuid.UUID | None = None
-    sub_recipe_id: uuid.UUID | None = None
-    fix: dict[str, Any] | None = None
-
-    @property
-    def blocks_production(self) -> bool:
-        """Whether stock could not be deducted for this (a cost can be unknown; a unit
-        that does not convert, or an item nobody knows, cannot be taken from stock)."""
-        return self.code != "no_cost"
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +264,7 @@ class Coster:
                 cost_by_role[line.role] = cost_by_role.get(line.role, ZERO) + costed.cost
         return Costing(
             recipe=recipe, multiplier=Decimal(1), lines=tuple(lines), cost_by_role=cost_by_role,
-            problems=_unique(problems), allergens=tuple(sorted(allergens)),
+            problems=unique(problems), allergens=tuple(sorted(allergens)),
             nutrition=nutrition, nutrition_missing=tuple(dict.fromkeys(missing)),
             parts=tuple(parts),
         )
@@ -298,12 +281,12 @@ class Coster:
             quantity = item.to_default_unit(line.quantity, line.unit)
         except DomainError as error:
             return CostedLine(line, item.name, line.quantity, None, None,
-                              (_conversion_problem(error, recipe, item_id=item.item_id),)), None
+                              (conversion_problem(error, recipe, item_id=item.item_id),)), None
         per_unit, source = item.cost_per_default_unit()
         if per_unit is None:
             return CostedLine(line, item.name, line.quantity, None, None, (Problem(
                 "no_cost", f"{item.name} has no cost yet: no stock on hand and no purchase "
-                "price", recipe.id, item_id=item.item_id, fix=_cost_fix(item)),)), quantity
+                "price", recipe.id, item_id=item.item_id, fix=cost_fix(item)),)), quantity
         return CostedLine(line, item.name, line.quantity, quantity * per_unit, source), quantity
 
     def _sub_recipe_line(self, recipe: RecipeDef,
@@ -318,7 +301,7 @@ class Coster:
             fraction = sub_recipe_fraction(sub, line.quantity, line.unit)
         except DomainError as error:
             return CostedLine(line, sub.name, line.quantity, None, None,
-                              (_conversion_problem(error, recipe, sub_recipe=sub),)), None
+                              (conversion_problem(error, recipe, sub_recipe=sub),)), None
         cost = self._base(sub.id).total_cost * fraction
         return CostedLine(line, sub.name, line.quantity, cost, "recipe"), SubShare(sub.id,
                                                                                    fraction)
@@ -351,36 +334,3 @@ def _grams(item: ItemFacts, line: LineDef) -> Decimal | None:
 def _add(needs: dict[tuple[uuid.UUID, str], Need], need: Need) -> None:
     key = (need.item_id, need.role)
     needs[key] = needs[key].plus(need) if key in needs else need
-
-
-def _unique(problems: list[Problem]) -> tuple[Problem, ...]:
-    seen: dict[tuple[Any, ...], Problem] = {}
-    for problem in problems:
-        seen.setdefault((problem.code, problem.recipe_id, problem.item_id,
-                         problem.sub_recipe_id), problem)
-    return tuple(seen.values())
-
-
-def _conversion_problem(error: DomainError, recipe: RecipeDef, *,
-                        item_id: uuid.UUID | None = None,
-                        sub_recipe: RecipeDef | None = None) -> Problem:
-    if not isinstance(error, DensityRequired):
-        return Problem("incompatible_units", error.message, recipe.id, item_id=item_id,
-                       sub_recipe_id=sub_recipe.id if sub_recipe else None)
-    if sub_recipe is None:
-        fix = (error.details or {}).get("fix")
-        return Problem("density_required", error.message, recipe.id, item_id=item_id, fix=fix)
-    return Problem(
-        "density_required", error.message, recipe.id, sub_recipe_id=sub_recipe.id, fix={
-            "action": "set_yield_density", "field": "yield_density_g_per_ml",
-            "method": "PATCH", "path": f"/api/v1/recipes/{sub_recipe.id}",
-            "message": f"Set the density (g/mL) of what {sub_recipe.name} yields",
-        })
-
-
-def _cost_fix(item: ItemFacts) -> dict[str, Any]:
-    return {
-        "action": "set_purchase_price", "field": "purchase_price", "method": "PATCH",
-        "path": f"/api/v1/inventory/items/{item.item_id}",
-        "message": f"Receive stock of {item.name} with its cost, or set its purchase pack price",
-    }

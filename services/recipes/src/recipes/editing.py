@@ -10,7 +10,6 @@ shown as it was.
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -23,6 +22,7 @@ from contracts import RecipeChanged
 from recipes.book import ItemFacts, load_book
 from recipes.costing import RecipeCycle
 from recipes.inventory import InventoryClient
+from recipes.labels import unique_prefix
 from recipes.models import ItemView, Recipe, RecipeCategory, RecipeLine, RecipeVersion
 from recipes.schemas import LineWrite, RecipeFields, RecipeWrite
 from servicekit import units
@@ -61,33 +61,6 @@ async def get_recipe(uow: UnitOfWork, org_id: uuid.UUID, recipe_id: uuid.UUID, *
     if recipe is None:
         raise RecipeNotFound(details={"recipe_id": str(recipe_id)})
     return recipe
-
-
-# --- label prefixes ----------------------------------------------------------------------------
-
-def initials(name: str) -> str:
-    """"Milk and Honey" -> "MAH"; one word gives its first three letters ("Lavender" -> "LAV")."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    words = re.findall(r"[A-Za-z0-9]+", plain)
-    if not words:
-        return "R"
-    if len(words) == 1:
-        return words[0][:3].upper()
-    return "".join(word[0] for word in words[:6]).upper()
-
-
-async def unique_prefix(uow: UnitOfWork, org_id: uuid.UUID, name: str) -> str:
-    """The recipe name's initials, numbered ("MAH2") when the organization already uses them."""
-    base = initials(name)
-    taken = set(await uow.session.scalars(
-        sa.select(Recipe.label_prefix).where(Recipe.org_id == org_id,
-                                             Recipe.label_prefix.startswith(base))))
-    if base not in taken:
-        return base
-    number = 2
-    while f"{base}{number}" in taken:
-        number += 1
-    return f"{base}{number}"
 
 
 # --- writing -----------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ from pydantic import BaseModel, Field
 
 from contracts import PlanContainer, PlanItemLine, PlanSnapshot, Portioning
 from recipes.book import Book, ItemFacts, load_book
-from recipes.costing import Coster, Costing, Need, Problem, multiplier_for
+from recipes.costing import Coster, Costing, Need, multiplier_for
 from recipes.editing import get_recipe
 from recipes.inventory import InventoryDep
+from recipes.problems import Problem
 from recipes.schemas import ProblemRead, Request
 from servicekit.db import utcnow
 from servicekit.decimals import ZERO, PositiveQuantity, shown

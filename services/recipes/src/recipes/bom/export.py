@@ -25,7 +25,7 @@ from reportlab.platypus import (
 )
 
 if TYPE_CHECKING:
-    from recipes.bom import BomLine, BomRead
+    from recipes.bom.schemas import BomLine, BomRead
 
 ExportFormat = Literal["csv", "json", "pdf"]
 

@@ -1,4 +1,4 @@
-"""Bills of materials (seed 001): what to buy for several recipes at once.
+"""Generating a bill of materials.
 
 Every recipe is expanded through its sub-recipes to stocked items; each item appears once,
 in the unit the recipes used (or its own unit when they differ), in its purchase unit, and
@@ -8,153 +8,23 @@ exported later even after prices move.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
-from typing import Annotated, Any
+from typing import Any
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field, model_validator
-
-from recipes.bom_export import EXPORTERS, ExportFormat
+from recipes.bom.schemas import BomWrite
 from recipes.book import ItemFacts, load_book
-from recipes.costing import Coster, Need, Problem, multiplier_for
+from recipes.costing import Coster, Need, multiplier_for
 from recipes.models import Bom
-from recipes.schemas import ProblemRead, Request
+from recipes.problems import Problem
+from recipes.schemas import ProblemRead
 from servicekit import units
 from servicekit.db import UnitOfWork
-from servicekit.decimals import ZERO, PositiveQuantity, on_scale, shown
-from servicekit.dependencies import CallerDep, UnitOfWorkDep
-from servicekit.errors import DomainError, NotFound, ValidationFailed
+from servicekit.decimals import ZERO, on_scale, shown
+from servicekit.errors import DomainError, ValidationFailed
 from servicekit.identity import Caller
-from servicekit.pagination import Page, PageDep, paginate
-from servicekit.types import JsonDecimal
 
-router = APIRouter(prefix="/api/v1/bom", tags=["bills of materials"])
-
-
-class BomRecipeWrite(Request):
-    recipe_id: uuid.UUID
-    portions: PositiveQuantity | None = Field(
-        default=None, description="Portions to make (yield units when not portioned)")
-    multiplier: PositiveQuantity | None = Field(default=None, description="Or: batches")
-
-    @model_validator(mode="after")
-    def _one_size(self) -> BomRecipeWrite:
-        if (self.portions is None) == (self.multiplier is None):
-            raise ValueError("give either portions or multiplier")
-        return self
-
-
-class BomWrite(Request):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    date: dt.date | None = None
-    recipes: Annotated[list[BomRecipeWrite], Field(min_length=1, max_length=200)]
-
-
-class BomRecipe(BaseModel):
-    id: uuid.UUID
-    name: str
-    version: int
-    portions: JsonDecimal | None
-    multiplier: JsonDecimal
-
-
-class BomLine(BaseModel):
-    ingredient_id: uuid.UUID
-    ingredient_name: str
-    type: str
-    roles: list[str]
-    category: str | None
-    supplier: str | None
-    total_qty: JsonDecimal
-    unit: str
-    purchase_qty: JsonDecimal | None = Field(description="total_qty in the purchase unit")
-    purchase_unit: str | None
-    pack_size: JsonDecimal | None = Field(description="purchase_unit per pack")
-    packs: int | None = Field(description="Whole packs to buy")
-    pack_price: JsonDecimal | None
-    purchase_cost: JsonDecimal | None = Field(description="packs x pack_price")
-    unit_cost: JsonDecimal | None = Field(description="Per `unit`")
-    line_cost: JsonDecimal | None = Field(description="total_qty x unit_cost")
-    cost_source: str | None
-
-
-class BomRead(BaseModel):
-    id: uuid.UUID
-    name: str
-    date: dt.date | None
-    recipes_included: list[BomRecipe]
-    items: list[BomLine]
-    total_cost: JsonDecimal
-    total_purchase_cost: JsonDecimal
-    cost_complete: bool
-    problems: list[ProblemRead]
-    created_at: dt.datetime
-
-
-class BomSummary(BaseModel):
-    id: uuid.UUID
-    name: str
-    date: dt.date | None
-    recipes: int
-    lines: int
-    total_cost: JsonDecimal
-    total_purchase_cost: JsonDecimal
-    cost_complete: bool
-    created_at: dt.datetime
-
-
-class BomNotFound(NotFound):
-    default_message = "Bill of materials not found"
-
-
-@router.post("/generate", status_code=status.HTTP_201_CREATED, response_model=BomRead)
-async def generate_bom(body: BomWrite, caller: CallerDep, uow: UnitOfWorkDep) -> BomRead:
-    """Aggregate what several recipes need, through every sub-recipe, and save it."""
-    bom = await generate(uow, caller, body)
-    return read(bom)
-
-
-@router.get("")
-async def list_boms(caller: CallerDep, uow: UnitOfWorkDep, page: PageDep,
-                    search: Annotated[str | None, Query(max_length=200)] = None,
-                    ) -> Page[BomSummary]:
-    query = sa.select(Bom).where(Bom.org_id == caller.org_id)
-    if search:
-        query = query.where(Bom.name.icontains(search, autoescape=True))
-    query = query.order_by(Bom.created_at.desc(), Bom.id)
-    return await paginate(uow.session, query, page, transform=_summary)
-
-
-@router.get("/{bom_id}", response_model=BomRead)
-async def get_bom(bom_id: uuid.UUID, caller: CallerDep, uow: UnitOfWorkDep) -> BomRead:
-    return read(await _get(uow, caller.org_id, bom_id))
-
-
-@router.get("/{bom_id}/export", response_class=Response,
-            responses={200: {"content": {"text/csv": {}, "application/json": {},
-                                         "application/pdf": {}}}})
-async def export_bom(bom_id: uuid.UUID, caller: CallerDep, uow: UnitOfWorkDep,
-                     format: ExportFormat = "csv") -> Response:
-    """The bill as a CSV a spreadsheet opens, JSON, or a PDF to print and shop from."""
-    bom = read(await _get(uow, caller.org_id, bom_id))
-    exporter = EXPORTERS[format]
-    filename = f"bom-{bom.id}.{exporter.extension}"
-    return Response(content=exporter.render(bom), media_type=exporter.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-@router.delete("/{bom_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_bom(bom_id: uuid.UUID, caller: CallerDep, uow: UnitOfWorkDep) -> Response:
-    await uow.session.delete(await _get(uow, caller.org_id, bom_id))
-    await uow.commit()
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-# --- generating --------------------------------------------------------------------------------
 
 async def generate(uow: UnitOfWork, caller: Caller, body: BomWrite) -> Bom:
     book = await load_book(uow.session, caller.org_id, {r.recipe_id for r in body.recipes})
@@ -306,30 +176,3 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
                        item_id=problem.item_id, sub_recipe_id=problem.sub_recipe_id,
                        fix=problem.fix).model_dump(mode="json")
 
-
-# --- reading -----------------------------------------------------------------------------------
-
-def read(bom: Bom) -> BomRead:
-    return BomRead(
-        id=bom.id, name=bom.name, date=bom.date,
-        recipes_included=[BomRecipe.model_validate(r) for r in bom.recipes],
-        items=[BomLine.model_validate(line) for line in bom.lines],
-        total_cost=shown(bom.total_cost), total_purchase_cost=shown(bom.total_purchase_cost),
-        cost_complete=bom.cost_complete,
-        problems=[ProblemRead.model_validate(p) for p in bom.problems],
-        created_at=bom.created_at,
-    )
-
-
-def _summary(bom: Bom) -> BomSummary:
-    return BomSummary(id=bom.id, name=bom.name, date=bom.date, recipes=len(bom.recipes),
-                      lines=len(bom.lines), total_cost=shown(bom.total_cost),
-                      total_purchase_cost=shown(bom.total_purchase_cost),
-                      cost_complete=bom.cost_complete, created_at=bom.created_at)
-
-
-async def _get(uow: UnitOfWork, org_id: uuid.UUID, bom_id: uuid.UUID) -> Bom:
-    bom = await uow.session.scalar(sa.select(Bom).where(Bom.org_id == org_id, Bom.id == bom_id))
-    if bom is None:
-        raise BomNotFound(details={"bom_id": str(bom_id)})
-    return bom
