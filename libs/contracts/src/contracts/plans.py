@@ -6,6 +6,7 @@ record of what it followed. Unknown fields are ignored, as with events.
 """
 
 import uuid
+from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -44,7 +45,7 @@ class PlanSnapshot(PlanPart):
     recipe_version: int = Field(ge=1)
     recipe_name: str | None = None
     label_prefix: str | None = Field(default=None, max_length=12)
-    scale: Quantity = Field(default=1, gt=0)
+    scale: Quantity = Field(default=Decimal(1), gt=0)
     batch_type: BatchType = "product"
     # The item the batch yields: a product (batch_type product) or an intermediate ingredient.
     output_item_id: uuid.UUID | None = None

@@ -123,26 +123,30 @@ def create_service_app(settings: ServiceSettings, *, title: str,
                        handlers: HandlerRegistry | None = None, role: Role = "all",
                        transport: Transport | None = None, version: str = "0.1.0",
                        description: str = "",
-                       on_stop: Sequence[Callable[[], Awaitable[None]]] = ()) -> FastAPI:
+                       on_start: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
+                       on_stop: Sequence[Callable[[FastAPI], Awaitable[None]]] = ()) -> FastAPI:
     """A service's FastAPI app with the fleet's errors, identity, health, metrics and events.
 
     Every router given here requires the gateway's token; health and metrics do not.
-    `on_stop` callbacks run when the app shuts down (closing a service's own clients).
+    `on_start` callbacks run once the runtime has started, `on_stop` ones when the app shuts
+    down, before the runtime stops (a service's own listeners and clients).
     """
     runtime = ServiceRuntime(settings, handlers=handlers, role=role, transport=transport,
                              version=version)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         # What start-up made (modules, the app, its routes) lives as long as the process:
         # moved out of the collector's sight, it no longer lengthens every full collection.
         gc.freeze()
+        for start in on_start:
+            await start(app)
         try:
             yield
         finally:
             for stop in on_stop:
-                await stop()
+                await stop(app)
             await runtime.stop()
 
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)

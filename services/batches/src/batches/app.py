@@ -1,5 +1,3 @@
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,30 +14,26 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 def create_app(settings: BatchesSettings, *, role: Role = "all",
                transport: Transport | None = None) -> FastAPI:
+    # Requests wait for their batch's outcome on the board; the worker that records it may be
+    # another process, so an api process listens for its notifications.
+    listens = role in ("api", "all")
     app = create_service_app(
         settings, title="Smallbatch Batches", routers=[api.router], handlers=handlers,
         role=role, transport=transport,
+        on_start=[_listen] if listens else (), on_stop=[_stop_listening] if listens else (),
         description=(
             "Batches: the start-batch saga (stock taken from inventory lot by lot, FIFO), "
             "finishing at the actual cost, cancelling back to the exact lots, variants, "
             "consumption, outputs, containers and codes."
         ),
     )
-    outcomes = OutcomeBoard(app.state.db, poll_seconds=settings.outcome_poll_seconds)
-    app.state.outcomes = outcomes
-    if role in ("api", "all"):
-        # Requests wait for their batch's outcome here; the worker that records it may be
-        # another process, so this process listens for its notifications.
-        service_lifespan = app.router.lifespan_context
-
-        @asynccontextmanager
-        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-            async with service_lifespan(app):
-                outcomes.start_listening()
-                try:
-                    yield
-                finally:
-                    await outcomes.stop_listening()
-
-        app.router.lifespan_context = lifespan
+    app.state.outcomes = OutcomeBoard(app.state.db, poll_seconds=settings.outcome_poll_seconds)
     return app
+
+
+async def _listen(app: FastAPI) -> None:
+    app.state.outcomes.start_listening()
+
+
+async def _stop_listening(app: FastAPI) -> None:
+    await app.state.outcomes.stop_listening()

@@ -24,9 +24,13 @@ def create_app(settings: RecipesSettings, *, role: Role = "all",
     app = create_service_app(
         settings, title="Smallbatch Recipes",
         routers=[api.router, categories.router, planning.router, bom.router],
-        handlers=handlers, role=role, transport=transport, on_stop=[http.aclose],
+        handlers=handlers, role=role, transport=transport, on_stop=[_close_inventory_http],
         description="Recipes, their lines and portioning, costing, production planning and "
                     "bills of materials.",
     )
     app.state.inventory_http = http
     return app
+
+
+async def _close_inventory_http(app: FastAPI) -> None:
+    await app.state.inventory_http.aclose()
