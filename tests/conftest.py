@@ -6,6 +6,8 @@ ports and its own key pair, so runs never collide with each other or with a deve
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
 import signal
@@ -13,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import asyncpg
 import httpx
 import pytest
 
+from launcher.supervisor import HOLD_DIR, PIDS_FILE
 from servicekit.testing.servers import AMQP_URL, POSTGRES_URL, REDIS_URL, require_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +52,34 @@ class Fleet:
         })
         return env
 
+    def pids(self) -> dict[str, int]:
+        """The launcher's running processes by name (`inventory-worker`, `gateway`...)."""
+        path = self.var_dir / PIDS_FILE
+        return json.loads(path.read_text()) if path.exists() else {}  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def down(self, name: str, timeout: float = 30) -> Iterator[None]:
+        """`name` killed (SIGKILL) and kept down for the block; started again by the launcher
+        afterwards, and waited for."""
+        hold = self.var_dir / HOLD_DIR / name
+        hold.touch()
+        try:
+            pid = self.pids()[name]
+            os.kill(pid, signal.SIGKILL)
+            _wait(lambda: name not in self.pids(), timeout, f"{name} to be down")
+            yield
+        finally:
+            hold.unlink(missing_ok=True)
+        _wait(lambda: self.pids().get(name, pid) != pid, timeout, f"{name} to start again")
+
+
+
+def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout} s for {what}")
+        time.sleep(0.1)
 
 
 def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float) -> None:

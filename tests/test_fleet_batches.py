@@ -5,12 +5,7 @@ RabbitMQ and PostgreSQL, driven only through the gateway. Plans are made by hand
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -265,40 +260,12 @@ async def test_a_base_batch_split_into_variants_makes_traceable_variant_lots(
     assert {lot["id"] for lot in made} <= {lot["id"] for lot in trace["forward"]["lots"]}
 
 
-def _child_pid(parent: int, *argv: str) -> int:
-    """The pid of `parent`'s child whose command line holds `argv` in order."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            stat = (entry / "stat").read_text()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes().decode().split("\0")
-            joined = "\0".join(cmdline)
-            if ppid == parent and "\0".join(argv) in joined:
-                return int(entry.name)
-    raise LookupError(f"no child of {parent} runs {' '.join(argv)}")
-
-
-@contextlib.contextmanager
-def paused(pid: int) -> Iterator[None]:
-    """The process stopped (SIGSTOP) and continued afterwards, whatever happens: a worker that
-    is down without the launcher noticing (it stops the whole fleet when a process exits)."""
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
-
-
 async def test_a_start_while_inventorys_worker_is_down_is_202_and_completes_after_it_returns(
     gateway: httpx.AsyncClient, owner: Headers, fleet: Fleet,
 ) -> None:
     oil = await item(gateway, owner, "Olive oil")
     lot = await restock(gateway, owner, oil, 1000, "0.01")
-    worker = _child_pid(fleet.process.pid, "-m", "inventory", "worker")
-
-    with paused(worker):
+    with fleet.down("inventory-worker"):
         response = await start(gateway, owner, plan((oil, 250)), Prefer="wait=2")
         assert response.status_code == 202, response.text
         batch = response.json()

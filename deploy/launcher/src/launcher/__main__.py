@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
                                                     "redis://127.0.0.1:6379/0"))
         sub.add_argument("--db-prefix", default=env("SMALLBATCH_DB_PREFIX", "smallbatch_"))
         sub.add_argument("--namespace", default=env("SMALLBATCH_BROKER_NAMESPACE", ""))
+        sub.add_argument("--restart-delay", type=float,
+                         default=float(env("SMALLBATCH_RESTART_DELAY_SECONDS", "1")),
+                         help="seconds before a process that exited is started again "
+                              "(doubling while it keeps failing)")
     keys = commands.add_parser("keys", help="write the token-signing key pair to a folder")
     keys.add_argument("directory", type=Path)
     token = commands.add_parser("token", help="sign a service token for local experiments")
@@ -71,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
 
     config = FleetConfig(postgres_url=args.postgres_url, amqp_url=args.amqp_url,
                          redis_url=args.redis_url, var_dir=args.var_dir, host=args.host,
-                         port=args.port, db_prefix=args.db_prefix, namespace=args.namespace)
+                         port=args.port, db_prefix=args.db_prefix, namespace=args.namespace,
+                         restart_delay=args.restart_delay)
     if command == "migrate":
         from launcher.keys import ensure_keys
 

@@ -19,6 +19,7 @@ import asyncpg
 
 from launcher.components import COMPONENTS, SERVICES, Component
 from launcher.keys import ensure_keys
+from launcher.supervisor import Supervisor
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class FleetConfig:
     port: int
     db_prefix: str
     namespace: str
+    restart_delay: float = 1.0  # before a process that exited is started again (doubling)
 
     def database_name(self, service: str) -> str:
         return f"{self.db_prefix}{service}"
@@ -90,7 +92,8 @@ def migrate_all(env: dict[str, str]) -> None:
 
 
 def run_fleet(config: FleetConfig) -> int:
-    """Start every process, then wait; stop them all when one dies or on SIGINT/SIGTERM."""
+    """Start every process and keep them running (one that exits is started again, see
+    launcher.supervisor) until SIGINT/SIGTERM."""
     import asyncio
 
     private_key, public_key = ensure_keys(config.var_dir / "keys")
@@ -103,7 +106,7 @@ def run_fleet(config: FleetConfig) -> int:
         commands.append((f"{c.name}-worker", [sys.executable, "-m", c.name, "worker", "--port",
                                               str(config.port + 100 + c.port_offset)]))
     commands.append(("gateway", [sys.executable, "-m", "gateway"]))
-    processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands}
+    supervisor = Supervisor(config.var_dir, env, restart_delay=config.restart_delay)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -112,25 +115,11 @@ def run_fleet(config: FleetConfig) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    exit_code = 0
+    supervisor.start(commands)
     try:
         while not stopping:
-            for name, proc in processes.items():
-                if proc.poll() is not None:
-                    print(f"launcher: {name} exited with {proc.returncode}; stopping the fleet",
-                          file=sys.stderr)
-                    exit_code = proc.returncode or 1
-                    stopping = True
-                    break
+            supervisor.tick()
             time.sleep(0.2)
     finally:
-        for proc in processes.values():
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + 10
-        for proc in processes.values():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    return exit_code
+        supervisor.stop()
+    return 0
