@@ -6,10 +6,10 @@ from fastapi import FastAPI
 from recipes import api, categories, planning
 from recipes.bom import api as bom
 from recipes.handlers import handlers
-from recipes.inventory import inventory_http
 from recipes.settings import RecipesSettings
 from servicekit.app import Role, create_service_app
 from servicekit.messaging import Transport
+from servicekit.peers import peer_http
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -19,8 +19,8 @@ def create_app(settings: RecipesSettings, *, role: Role = "all",
                inventory_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     """`inventory_transport` reaches inventory some other way than `settings.inventory_url`
     (in-process, in embedded mode)."""
-    http = inventory_http(settings.inventory_url, timeout=settings.inventory_timeout_seconds,
-                          transport=inventory_transport)
+    http = peer_http(settings.inventory_url, timeout=settings.inventory_timeout_seconds,
+                     transport=inventory_transport)
     app = create_service_app(
         settings, title="Smallbatch Recipes",
         routers=[api.router, categories.router, planning.router, bom.router],

@@ -12,42 +12,24 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import httpx
-import structlog
 from fastapi import Depends, Request
 
 from recipes.book import ItemFacts
-from servicekit.context import request_id_var
 from servicekit.dependencies import CallerDep
-from servicekit.errors import ServiceUnavailable
 from servicekit.identity import Caller
-
-logger = structlog.get_logger("recipes.inventory")
-
-
-class InventoryUnavailable(ServiceUnavailable):
-    default_message = "Inventory did not answer in time; try again shortly"
-
-
-def inventory_http(base_url: str, *, timeout: float,
-                   transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """The pooled client for inventory, made once per process."""
-    return httpx.AsyncClient(base_url=base_url, transport=transport,
-                             timeout=httpx.Timeout(timeout))
+from servicekit.peers import PeerClient
 
 
 class InventoryClient:
     """Inventory's API, called with the caller's own token so inventory applies its rules."""
 
     def __init__(self, http: httpx.AsyncClient, caller: Caller) -> None:
-        self._http = http
-        self._headers = {"Authorization": f"Bearer {caller.token}",
-                         "X-Request-ID": request_id_var.get() or str(uuid.uuid4())}
+        self._peer = PeerClient(http, caller, "inventory")
 
     async def find_item(self, item_id: uuid.UUID) -> ItemFacts | None:
-        response = await self._call("GET", f"/api/v1/inventory/items/{item_id}")
-        if response.status_code == 404:
+        body = await self._peer.get(f"/api/v1/inventory/items/{item_id}")
+        if body is None:
             return None
-        body = response.json()
         return ItemFacts(
             item_id=uuid.UUID(body["id"]), name=body["name"], type=body["type"],
             default_unit=body["default_unit"], count_unit=body.get("count_unit"),
@@ -58,28 +40,9 @@ class InventoryClient:
 
     async def check_stock(self, lines: list[tuple[uuid.UUID, Decimal, str]]) -> dict[str, Any]:
         """Inventory's stock check for (item, quantity, unit) lines, net of reservations."""
-        response = await self._call("POST", "/api/v1/inventory/stock-check", json={"items": [
+        return await self._peer.post("/api/v1/inventory/stock-check", json={"items": [
             {"item_id": str(item_id), "quantity_needed": str(quantity), "unit": unit}
             for item_id, quantity, unit in lines]})
-        return response.json()  # type: ignore[no-any-return]
-
-    async def _call(self, method: str, path: str, **options: Any) -> httpx.Response:
-        try:
-            response = await self._http.request(method, path, headers=self._headers, **options)
-        except httpx.HTTPError as error:
-            logger.warning("inventory unreachable", path=path, error=repr(error))
-            raise InventoryUnavailable(details={"service": "inventory"}) from error
-        if response.status_code >= 500 or response.status_code in (401, 403):
-            logger.warning("inventory refused", path=path, status=response.status_code,
-                           body=response.text[:500])
-            raise InventoryUnavailable(details={"service": "inventory",
-                                                "status": response.status_code})
-        if response.status_code >= 400 and response.status_code != 404:
-            logger.warning("inventory rejected a request", path=path,
-                           status=response.status_code, body=response.text[:500])
-            raise InventoryUnavailable(details={"service": "inventory",
-                                                "status": response.status_code})
-        return response
 
 
 def _decimal(value: Any) -> Decimal | None:
