@@ -111,7 +111,8 @@ async def _drop_databases(prefix: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+def fleet(tmp_path_factory: pytest.TempPathFactory,
+          request: pytest.FixtureRequest) -> Iterator[Fleet]:
     require_server("PostgreSQL", POSTGRES_URL)
     require_server("RabbitMQ", AMQP_URL)
     require_server("Redis", REDIS_URL)
@@ -146,6 +147,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         sys.stderr.write((var_dir / "fleet.log").read_text()[-5000:])
         raise
     finally:
+        if request.session.testsfailed:
+            log.flush()
+            _report_errors(var_dir / "fleet.log")
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
@@ -157,6 +161,21 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 
         asyncio.run(_drop_databases(db_prefix))
         asyncio.run(_delete_broker_namespace(namespace))
+
+
+def _report_errors(path: Path, limit: int = 20_000) -> None:
+    """The fleet's error log lines and tracebacks, for a run that failed (the log itself
+    goes with the temporary directory)."""
+    kept, inside = [], False
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("Traceback"):
+            inside = True
+        if inside or '"level": "error"' in line or '"level":"error"' in line:
+            kept.append(line)
+        if inside and line and not line.startswith((" ", "Traceback")):
+            inside = False
+    text = "\n".join(kept)[-limit:]
+    sys.stderr.write(f"\n--- errors in the fleet's log ({path}) ---\n{text}\n")
 
 
 async def _delete_broker_namespace(namespace: str) -> None:
