@@ -12,23 +12,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, Decimal
 
-SCALE = Decimal("0.00000001")
-ZERO = Decimal(0)
+from servicekit.decimals import SCALE, ZERO, on_scale, tidy
+
 DEFAULT_PREFIX = "BATCH"
 MAX_PREFIX = 12
 VARIANT_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def on_scale(value: Decimal) -> Decimal:
-    return value.quantize(SCALE, rounding=ROUND_HALF_EVEN)
-
-
-def tidy(value: Decimal) -> Decimal:
-    """`value` without trailing zeros (`910.00000000` -> `910`)."""
-    normal = value.normalize()
-    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
 
 
 # --- codes -----------------------------------------------------------------------------------
