@@ -8,16 +8,17 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from batches.models import Batch
-from batches.testing import START, FakeInventory, plan
+from batches.testing import START, plan
+from inventory.testing import Stockroom
 
 API = "/api/v1/batches"
 
 
 async def test_batches_are_listed_newest_first_with_filters_and_the_fleets_page_shape(
-    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], inventory: FakeInventory,
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], inventory: Stockroom,
 ) -> None:
     oil = uuid.uuid4()
-    inventory.stock(oil, 1000)
+    await inventory.stock(oil, 1000)
     lavender, oat = str(uuid.uuid4()), str(uuid.uuid4())
     started = []
     for recipe, name, quantity in ((lavender, "Lavender", 10), (oat, "Oat", 10),
@@ -54,11 +55,11 @@ async def test_batches_are_listed_newest_first_with_filters_and_the_fleets_page_
 
 
 async def test_a_batchs_containers_show_the_lots_taken_and_the_adjustments_recorded(
-    client: httpx.AsyncClient, headers: dict[str, str], inventory: FakeInventory,
+    client: httpx.AsyncClient, headers: dict[str, str], inventory: Stockroom,
 ) -> None:
     oil, jar, lid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    inventory.stock(oil, 1000)
-    jar_lot = inventory.stock(jar, 12, "0.5", unit="count")
+    await inventory.stock(oil, 1000)
+    jar_lot = await inventory.stock(jar, 12, "0.5", unit="count")
     batch = (await client.post(START, headers=headers, json={"plan_snapshot": plan(
         (oil, 100), containers=((jar, 10),))})).json()
     path = f"{API}/{batch['id']}/containers"
@@ -82,11 +83,11 @@ async def test_a_batchs_containers_show_the_lots_taken_and_the_adjustments_recor
     assert [a["reason"] for a in jars["adjustments"]] == ["broken", "unused"]
     assert (lids["container_id"], lids["quantity_used"], lids["cost"]) == (str(lid), 3, 0)
     assert listed["total_cost"] == 5
-    assert inventory.remaining(jar_lot) == 2  # adjustments move no stock
+    assert await inventory.remaining(jar_lot) == 2  # adjustments move no stock
 
 
 async def test_containers_cannot_be_adjusted_on_a_batch_that_never_ran(
-    client: httpx.AsyncClient, headers: dict[str, str], inventory: FakeInventory,
+    client: httpx.AsyncClient, headers: dict[str, str], inventory: Stockroom,
 ) -> None:
     jar = uuid.uuid4()
     failed = (await client.post(START, headers=headers, json={"plan_snapshot": plan(

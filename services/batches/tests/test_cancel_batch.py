@@ -2,11 +2,15 @@
 inventory has answered the start."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
-from batches.testing import START, FakeInventory, plan
+from batches.testing import START, plan, published
+from contracts import BatchCancelled
+from inventory.testing import Stockroom
 from servicekit.testing.plugin import eventually
 
 API = "/api/v1/batches"
@@ -22,12 +26,13 @@ async def start(client: httpx.AsyncClient, headers: dict[str, str], item: uuid.U
 
 
 async def test_cancelling_a_batch_in_progress_returns_its_stock_to_the_exact_lots(
-    client: httpx.AsyncClient, headers: dict[str, str], inventory: FakeInventory,
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], org: uuid.UUID,
+    inventory: Stockroom,
 ) -> None:
     oil = uuid.uuid4()
-    lots = [inventory.stock(oil, 200, "0.01"), inventory.stock(oil, 200, "0.02")]
+    lots = [await inventory.stock(oil, 200, "0.01"), await inventory.stock(oil, 200, "0.02")]
     batch = await start(client, headers, oil)
-    assert [inventory.remaining(lot) for lot in lots] == [0, 100]
+    assert [await inventory.remaining(lot) for lot in lots] == [0, 100]
 
     response = await client.post(f"{API}/{batch['id']}/cancel", headers=headers,
                                  json={"reason": "Lye solution spilled"})
@@ -35,17 +40,20 @@ async def test_cancelling_a_batch_in_progress_returns_its_stock_to_the_exact_lot
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["status"], body["cancel_reason"]) == ("cancelled", "Lye solution spilled")
-    assert [inventory.remaining(lot) for lot in lots] == [200, 200]
-    [cancelled] = inventory.cancelled
+    assert [await inventory.remaining(lot) for lot in lots] == [200, 200]
+    [cancelled] = await published(app, org, BatchCancelled)
     assert (str(cancelled.batch_id), cancelled.reason) == (batch["id"], "Lye solution spilled")
+    moved = [(m.lot_id, m.quantity) for m in await inventory.movements(cancelled.batch_id)]
+    assert moved[:2] == [(lots[0], -200), (lots[1], -100)]
+    assert set(moved[2:]) == {(lots[0], 200), (lots[1], 100)}  # returned, in no set order
 
 
 async def test_a_cancel_before_inventory_answers_waits_for_the_answer_then_returns_the_stock(
-    client: httpx.AsyncClient, headers: dict[str, str], inventory: FakeInventory,
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], org: uuid.UUID,
+    inventory_down: Stockroom, start_inventory: Callable[[], Awaitable[FastAPI]],
 ) -> None:
     oil = uuid.uuid4()
-    lot = inventory.stock(oil, 500)
-    inventory.hold = True
+    lot = await inventory_down.stock(oil, 500)
     batch = await start(client, headers, oil, prefer="respond-async")
 
     response = await client.post(f"{API}/{batch['id']}/cancel",
@@ -53,41 +61,46 @@ async def test_a_cancel_before_inventory_answers_waits_for_the_answer_then_retur
 
     assert response.status_code == 202
     assert response.json()["status"] == "cancelling"
-    assert inventory.cancelled == []  # nothing to return yet: a cancel must not outrun it
-    await inventory.release()
+    # Nothing to return yet: a cancel must not outrun the start it undoes.
+    assert await published(app, org, BatchCancelled) == []
+    await start_inventory()
 
     async def cancelled() -> None:
         body = (await client.get(f"{API}/{batch['id']}", headers=headers)).json()
         assert body["status"] == "cancelled"
     await eventually(cancelled)
-    assert len(inventory.cancelled) == 1
-    assert inventory.remaining(lot) == 500
+    assert await inventory_down.handled(BatchCancelled) == 1
+    assert await inventory_down.remaining(lot) == 500
+    assert [m.quantity for m in await inventory_down.movements(uuid.UUID(batch["id"]))] == [
+        -300, 300]
 
 
 async def test_a_cancel_before_a_failed_start_ends_the_batch_cancelled_without_a_return(
-    client: httpx.AsyncClient, headers: dict[str, str], inventory: FakeInventory,
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], org: uuid.UUID,
+    inventory_down: Stockroom, start_inventory: Callable[[], Awaitable[FastAPI]],
 ) -> None:
     oil = uuid.uuid4()
-    inventory.stock(oil, 10)
-    inventory.hold = True
+    lot = await inventory_down.stock(oil, 10)
     batch = await start(client, headers, oil, prefer="respond-async")
     await client.post(f"{API}/{batch['id']}/cancel", headers={**headers, "Prefer": "wait=0"})
 
-    await inventory.release()
+    await start_inventory()
 
     async def cancelled() -> None:
         body = (await client.get(f"{API}/{batch['id']}", headers=headers)).json()
         assert body["status"] == "cancelled"
         assert body["shortages"][0]["needed"] == 300
     await eventually(cancelled)
-    assert inventory.cancelled == []
+    assert await published(app, org, BatchCancelled) == []
+    assert await inventory_down.remaining(lot) == 10
 
 
 async def test_a_finished_failed_or_cancelled_batch_cannot_be_cancelled(
-    client: httpx.AsyncClient, headers: dict[str, str], inventory: FakeInventory,
+    client: httpx.AsyncClient, headers: dict[str, str], inventory: Stockroom,
 ) -> None:
     oil, soap = uuid.uuid4(), uuid.uuid4()
-    inventory.stock(oil, 1000)
+    await inventory.stock(oil, 1000)
+    await inventory.item(soap, "bars", type="product")
     finished = await start(client, headers, oil)
     await client.post(f"{API}/{finished['id']}/finish", headers=headers,
                       json={"products": [{"product_sku_id": str(soap), "quantity": 10}]})
@@ -105,10 +118,11 @@ async def test_a_finished_failed_or_cancelled_batch_cannot_be_cancelled(
 
 
 async def test_a_cancel_repeated_under_its_idempotency_key_answers_the_batch_again(
-    client: httpx.AsyncClient, headers: dict[str, str], inventory: FakeInventory,
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], org: uuid.UUID,
+    inventory: Stockroom,
 ) -> None:
     oil = uuid.uuid4()
-    inventory.stock(oil, 1000)
+    lot = await inventory.stock(oil, 1000)
     batch = await start(client, headers, oil)
     keyed = {**headers, "Idempotency-Key": "cancel-1"}
 
@@ -117,4 +131,6 @@ async def test_a_cancel_repeated_under_its_idempotency_key_answers_the_batch_aga
 
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.json()["status"] == "cancelled"
-    assert len(inventory.cancelled) == 1
+    assert len(await published(app, org, BatchCancelled)) == 1
+    assert await inventory.handled(BatchCancelled) == 1
+    assert await inventory.remaining(lot) == 1000

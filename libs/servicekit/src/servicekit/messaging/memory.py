@@ -1,9 +1,10 @@
 """An in-process transport with RabbitMQ's semantics, for the embedded mode and fast tests.
 
 It mirrors the RabbitMQ transport: a topic exchange with AMQP wildcards, messages dropped when
-no queue is bound (including queues not subscribed yet), RETRY re-delivered after its delay
-with the next attempt, DEAD_LETTER into a per-queue dead-letter list, and a callback that
-raises re-delivered up to `delivery_limit` times before it is dead-lettered with reason
+no queue is bound (a queue exists once subscribed, or declared without a consumer: then its
+messages wait, as in a durable queue whose consumers are down), RETRY re-delivered after its
+delay with the next attempt, DEAD_LETTER into a per-queue dead-letter list, and a callback
+that raises re-delivered up to `delivery_limit` times before it is dead-lettered with reason
 `delivery_limit`. Nothing survives the process: this is for one process that can lose its
 in-flight messages (its outbox has already marked them sent).
 """
@@ -94,16 +95,28 @@ class InMemoryTransport:
                     _Message(routing_key, body, message_id, dict(headers or {})),
                 )
 
+    async def declare(self, queue: str, routing_keys: Sequence[str]) -> None:
+        """Create `queue` bound to `routing_keys`, with no consumer: what is published meanwhile
+        waits in it, as in a durable RabbitMQ queue whose consumers are down, until a
+        subscribe() to the same queue delivers it."""
+        self._bind(queue, routing_keys)
+
     async def subscribe(self, queue: str, routing_keys: Sequence[str],
                         callback: MessageCallback, *, prefetch: int = 16) -> None:
+        bound = self._bind(queue, routing_keys)
+        worker = asyncio.create_task(self._work(bound, callback), name=f"consume {queue}")
+        self._workers.add(worker)
+        worker.add_done_callback(self._workers.discard)
+
+    def _bind(self, queue: str, routing_keys: Sequence[str]) -> _Queue:
+        """The queue named `queue` (kept with its waiting messages if it exists), bound to
+        `routing_keys` as well."""
         if not self._connected:
             raise RuntimeError("InMemoryTransport is not connected; call connect() first")
         bound = self._queues.setdefault(queue, _Queue(queue))
         bound.patterns.extend(key for key in routing_keys if key not in bound.patterns)
         self._dead.setdefault(queue, [])
-        worker = asyncio.create_task(self._work(bound, callback), name=f"consume {queue}")
-        self._workers.add(worker)
-        worker.add_done_callback(self._workers.discard)
+        return bound
 
     async def dead_letters(self, queue: str, limit: int = 100) -> list[DeadLetter]:
         return [letter for letter, _ in self._dead.get(queue, [])[:limit]]
