@@ -45,11 +45,13 @@ async def transport() -> AsyncIterator[InMemoryTransport]:
 
 
 @pytest.fixture
-async def app(database_url: str, token_keys: tuple[str, str],
-              transport: InMemoryTransport) -> AsyncIterator[FastAPI]:
+async def app(database_url: str, token_keys: tuple[str, str], transport: InMemoryTransport,
+              inventory_service: FastAPI) -> AsyncIterator[FastAPI]:
+    """Batches, asking inventory's api in process (whether or not its worker has started)."""
     settings = BatchesSettings(database_url=database_url, broker_url="memory://",
                                jwt_public_key=token_keys[1])
-    app = create_app(settings, transport=transport)
+    app = create_app(settings, transport=transport,
+                     inventory_transport=httpx.ASGITransport(app=inventory_service))
     async with app.router.lifespan_context(app):
         yield app
 

@@ -227,3 +227,25 @@ async def test_a_batch_that_cost_nothing_makes_products_at_zero(
     assert response.json()["costing"]["cost_per_yield_unit"] == 0
     [lot] = await lots_made(inventory, batch, 1)
     assert (lot.quantity_remaining, lot.unit_cost) == (3, 0)
+
+
+async def test_finishing_into_an_item_inventory_lacks_or_cannot_count_so_is_refused(
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], org: uuid.UUID,
+    inventory: Stockroom,
+) -> None:
+    soap = await inventory.item(uuid.uuid4(), "count", type="product")
+    batch = await in_progress(client, headers, inventory)
+
+    unknown = await finish(client, headers, batch, products=[
+        {"product_sku_id": str(uuid.uuid4()), "quantity": 8, "unit": "count"}])
+    uncountable = await finish(client, headers, batch, products=[
+        {"product_sku_id": str(soap), "quantity": 8, "unit": "kg"}])
+
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (422, "UNKNOWN_REFERENCE")
+    assert "products.0.item" in unknown.json()["error"]["details"]["fields"]
+    assert (uncountable.status_code, uncountable.json()["error"]["code"]) == (
+        422, "INCOMPATIBLE_UNITS")
+    assert "products.0.unit" in uncountable.json()["error"]["details"]["fields"]
+    after = (await client.get(f"{API}/{batch['id']}", headers=headers)).json()
+    assert after["status"] == "in_progress"
+    assert await published(app, org, BatchFinished) == []

@@ -40,7 +40,7 @@ SERVICES: tuple[Component, ...] = (
     Component("recipes", "RECIPES_", 2, RecipesSettings, recipes.app.create_app,
               recipes.app.MIGRATIONS_DIR, peers=("inventory",)),
     Component("batches", "BATCHES_", 3, BatchesSettings, batches.app.create_app,
-              batches.app.MIGRATIONS_DIR),
+              batches.app.MIGRATIONS_DIR, peers=("inventory",)),
     Component("forecasting", "FORECASTING_", 4, ForecastingSettings,
               forecasting.app.create_app, forecasting.app.MIGRATIONS_DIR),
     Component("integrations", "INTEGRATIONS_", 5, IntegrationsSettings,

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from batches import finishing, service, views
 from batches.errors import StockInsufficient
+from batches.inventory import InventoryDep
 from batches.schemas import (
     BatchContainers,
     BatchRead,
@@ -124,15 +125,15 @@ async def get_batch(batch_id: uuid.UUID, caller: CallerDep, uow: UnitOfWorkDep) 
 
 @router.post("/{batch_id}/finish", response_model=BatchRead, summary="Finish a batch")
 async def finish_batch(batch_id: uuid.UUID, body: FinishRequest, caller: CallerDep,
-                       uow: UnitOfWorkDep, idempotency_key: IdempotencyKey = None,
-                       ) -> BatchRead:
+                       uow: UnitOfWorkDep, inventory: InventoryDep,
+                       idempotency_key: IdempotencyKey = None) -> BatchRead:
     """Records what the batch made (seed 000's `products`) and its waste, and has inventory
     make a lot of each product at its share of the batch's actual cost, the batch code as lot
     number (`-1`, `-2`... when products share an item). The cost is shared by quantity when
     every product is in one unit, else by each product's `cost_share`. Expiry: the product's
     `expires_at` or `shelf_life_days`, else the item's own shelf life (applied by inventory).
     Only a batch in progress can be finished."""
-    await finishing.finish_batch(uow, caller, batch_id, body, idempotency_key)
+    await finishing.finish_batch(uow, caller, batch_id, body, inventory, idempotency_key)
     return await views.batch_read(uow.session, caller.org_id, batch_id)
 
 
@@ -190,14 +191,15 @@ async def adjust_containers(batch_id: uuid.UUID, body: ContainerAdjustmentCreate
              responses={status.HTTP_202_ACCEPTED: {
                  "description": "Some variants are still waiting for inventory"}})
 async def split_batch(batch_id: uuid.UUID, body: SplitRequest, caller: CallerDep,
-                      uow: UnitOfWorkDep, request: Request,
+                      uow: UnitOfWorkDep, request: Request, inventory: InventoryDep,
                       idempotency_key: IdempotencyKey = None,
                       prefer: Prefer = None) -> JSONResponse:
     """One soap base into three scents: each variant is a batch of its own (the parent's code
     with `-A`, `-B`...), linked to its parent, that takes its base quantity of the parent's
     output from inventory (FIFO, like any batch) and is finished with the variant product at
     the cost of what it took. A variant whose base is no longer in stock fails on its own."""
-    ids, fresh = await finishing.split_batch(uow, caller, batch_id, body, idempotency_key)
+    ids, fresh = await finishing.split_batch(uow, caller, batch_id, body, inventory,
+                                             idempotency_key)
     known = await await_answers(request, caller.org_id, ids, prefer, fresh=fresh)
     variants = [await views.batch_read(uow.session, caller.org_id, i) for i in ids]
     result = SplitResult(success=True, parent_batch_id=batch_id, variants=variants,

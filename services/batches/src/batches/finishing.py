@@ -17,6 +17,7 @@ from batches.errors import (
     SplitInvalid,
     json_number,
 )
+from batches.inventory import Output, check_base_in_stock, check_outputs
 from batches.models import Batch, BatchLine, BatchOutput
 from batches.outcomes import announce
 from batches.schemas import FinishRequest, SplitRequest, WasteIn
@@ -29,6 +30,7 @@ from contracts.batches import Waste
 from servicekit.db import UnitOfWork, utcnow
 from servicekit.errors import ValidationFailed
 from servicekit.identity import Caller
+from servicekit.peers import PeerClient
 
 ZERO = Decimal(0)
 
@@ -44,8 +46,8 @@ class OutputSpec:
 
 
 async def finish_batch(uow: UnitOfWork, caller: Caller, batch_id: uuid.UUID,
-                       request: FinishRequest, idempotency_key: str | None = None,
-                       ) -> uuid.UUID:
+                       request: FinishRequest, inventory: PeerClient,
+                       idempotency_key: str | None = None) -> uuid.UUID:
     claimed = await idempotency.claim(uow, caller.org_id, idempotency_key,
                                       f"finish:{batch_id}", request)
     if isinstance(claimed, idempotency.Repeat):
@@ -75,6 +77,8 @@ async def finish_batch(uow: UnitOfWork, caller: Caller, batch_id: uuid.UUID,
         specs.append(OutputSpec(item_id, product.quantity,
                                 product.unit or batch.projected_yield_unit,
                                 product.cost_share, expires_at, product.notes))
+    await check_outputs(inventory, [Output(f"products.{i}", spec.item_id, spec.quantity,
+                                           spec.unit) for i, spec in enumerate(specs)])
     complete(uow, batch, specs, waste=request.waste, batch_notes=request.batch_notes, now=now)
     await announce(uow, batch)
     await idempotency.remember(uow, claimed, [batch.id])
@@ -126,8 +130,8 @@ def complete(uow: UnitOfWork, batch: Batch, specs: list[OutputSpec], *,
 
 
 async def split_batch(uow: UnitOfWork, caller: Caller, parent_id: uuid.UUID,
-                      request: SplitRequest, idempotency_key: str | None = None,
-                      ) -> tuple[list[uuid.UUID], bool]:
+                      request: SplitRequest, inventory: PeerClient,
+                      idempotency_key: str | None = None) -> tuple[list[uuid.UUID], bool]:
     """A variant batch per variant, each taking its base quantity of the parent's output
     through inventory (`BatchStarted`, FIFO like any batch) and finished with its variant
     output as soon as the base is taken. Returns the variants' ids, and whether this request
@@ -162,6 +166,10 @@ async def split_batch(uow: UnitOfWork, caller: Caller, parent_id: uuid.UUID,
         raise SplitInvalid(
             "The variants take more of the base than the batch made and earlier variants left",
             details={"available": json_number(available), "unit": base_unit})
+    await check_outputs(inventory, [
+        Output(f"variants.{i}", variant.output_item_id, variant.quantity, variant.unit)
+        for i, variant in enumerate(request.variants)])
+    await check_base_in_stock(inventory, base_item, parent.id)
     now = utcnow()
     ids = []
     for offset, (variant, base) in enumerate(zip(request.variants, bases, strict=True)):

@@ -16,6 +16,10 @@ class BatchesSettings(ServiceSettings):
     max_wait_seconds: float = Field(
         default=9.0, ge=0, description="The longest `Prefer: wait` honoured; below the "
         "gateway's upstream timeout (10 s)")
+    inventory_url: str = Field(
+        default="http://127.0.0.1:8001", description="Inventory's API, asked whether the items "
+        "a batch makes exist before finishing, and for a base batch's lot before a split")
+    inventory_timeout_seconds: float = Field(default=3.0, gt=0)
     outcome_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often a waiting request re-reads its batch when "
         "no notification came (the safety net under LISTEN/NOTIFY)")
