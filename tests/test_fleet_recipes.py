@@ -64,3 +64,71 @@ async def test_a_recipe_costed_from_lots_checked_against_stock_planned_and_bough
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+
+
+async def test_from_recipe_to_traced_product_lot_through_an_intermediate_batch(
+    gateway: httpx.AsyncClient, owner: dict[str, str],
+) -> None:
+    """A lye solution batch (an ingredient batch) carries its true cost into the soap batch
+    that uses it; the soap's product lot is costed from both, and traced back to the lye."""
+    async def item(name: str, kind: str = "ingredient", unit: str = "g") -> str:
+        return str((await _post(gateway, owner, "/api/v1/inventory/items", {
+            "name": name, "type": kind, "default_unit": unit,
+            **({"count_unit": unit} if unit == "bars" else {})}))["id"])
+
+    lye, water, oil = await item("Lye"), await item("Water"), await item("Olive oil")
+    solution, soap = await item("Lye solution"), await item("Castile bar", "product", "bars")
+    restocked = await _post(gateway, owner, "/api/v1/inventory/adjustments", {"adjustments": [
+        {"item_id": lye, "adjustment_type": "restock", "quantity": 100, "cost_per_unit": 0.02},
+        {"item_id": lye, "adjustment_type": "restock", "quantity": 100, "cost_per_unit": 0.03},
+        {"item_id": water, "adjustment_type": "restock", "quantity": 1000,
+         "cost_per_unit": 0.001},
+        {"item_id": oil, "adjustment_type": "restock", "quantity": 2000, "cost_per_unit": 0.01}]})
+    oldest_lye = restocked["data"]["movements"][0]["lot_id"]
+
+    lye_recipe = await _post(gateway, owner, "/api/v1/recipes", {
+        "name": "Lye solution", "yield_qty": 200, "yield_unit": "g", "batch_type": "ingredient",
+        "output_item_id": solution,
+        "items": [{"item_id": lye, "quantity": 60, "unit": "g"},
+                  {"item_id": water, "quantity": 140, "unit": "g"}]})
+    soap_recipe = await _post(gateway, owner, "/api/v1/recipes", {
+        "name": "Castile soap", "yield_qty": 10, "yield_unit": "bars", "output_item_id": soap,
+        "items": [{"item_id": oil, "quantity": 800, "unit": "g"},
+                  {"item_id": solution, "quantity": 200, "unit": "g"}]})
+
+    async def run(recipe: dict[str, Any], made: float) -> dict[str, Any]:
+        plan = await _post(gateway, owner, f"/api/v1/recipes/{recipe['id']}/plan", {})
+        started = await gateway.post("/api/v1/batches/start", json={"plan_snapshot": plan},
+                                     headers={**owner, "Prefer": "wait=9"})
+        assert started.status_code == 201, started.text
+        batch = started.json()
+        finished = await _post(gateway, owner, f"/api/v1/batches/{batch['id']}/finish",
+                               {"products": [{"quantity": made}]})
+        assert finished["status"] == "finished"
+        return batch
+
+    # 60 g of lye from the oldest lot (0.02) and 140 g of water: 1.2 + 0.14 = 1.34 for 200 g
+    lye_batch = await run(lye_recipe, 200)
+    assert lye_batch["code"].startswith("LS-")
+
+    async def solution_in_stock() -> None:
+        lots = (await gateway.get(f"/api/v1/inventory/items/{solution}/lots",
+                                  headers=owner)).json()["lots"]
+        assert [(lot["quantity_remaining"], lot["unit_cost"]) for lot in lots] == [
+            (200, 0.0067)]
+    await eventually(solution_in_stock, timeout=20)
+
+    # 800 g of oil (8) and the 200 g of solution (1.34): 9.34 over 10 bars
+    soap_batch = await run(soap_recipe, 10)
+
+    async def bars() -> dict[str, Any]:
+        lots = (await gateway.get(f"/api/v1/inventory/items/{soap}/lots",
+                                  headers=owner)).json()["lots"]
+        assert len(lots) == 1
+        return lots[0]  # type: ignore[no-any-return]
+    bar_lot = await eventually(bars, timeout=20)
+    assert (bar_lot["lot_number"], bar_lot["quantity_remaining"], bar_lot["unit_cost"]) == (
+        soap_batch["code"], 10, 0.934)
+    trace = (await gateway.get(f"/api/v1/inventory/trace/lots/{oldest_lye}",
+                               headers=owner)).json()
+    assert bar_lot["id"] in {lot["id"] for lot in trace["forward"]["lots"]}
