@@ -9,12 +9,8 @@ itself). Failed requests store nothing: a client may retry them.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from inventory.models import IdempotentRequest
 from inventory.stock.errors import IdempotencyKeyReused
 from servicekit.db import UnitOfWork, utcnow
+from servicekit.idempotency import Claim, fingerprint
 
 _UNANSWERED = 0
 
@@ -32,31 +29,6 @@ _UNANSWERED = 0
 class Answer:
     status_code: int
     body: dict[str, Any]
-
-
-def fingerprint(request: BaseModel) -> str:
-    """A hash of what the request asks for: equal numbers written differently (1, 1.0) and
-    reordered keys give the same fingerprint."""
-    canonical = json.dumps(request.model_dump(mode="python"), sort_keys=True,
-                           separators=(",", ":"), default=_canonical)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _canonical(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return str(value.normalize())
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"cannot fingerprint {type(value).__name__}")
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    org_id: uuid.UUID
-    key: str
-    endpoint: str
 
 
 async def claim(uow: UnitOfWork, org_id: uuid.UUID, key: str | None, endpoint: str,
