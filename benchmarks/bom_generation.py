@@ -45,6 +45,7 @@ from typing import Any
 import asyncpg
 import httpx
 import sqlalchemy as sa
+from docs_section import write_section
 from fastapi import FastAPI
 
 from recipes.app import MIGRATIONS_DIR, create_app
@@ -309,18 +310,6 @@ READING = [
 ]
 
 
-def write_section(section: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
@@ -332,7 +321,7 @@ def main() -> None:
     section = report(result)
     print(section)
     if args.write:
-        write_section(section)
+        write_section(SECTION, section)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import httpx
+from docs_section import write_section
 
 from servicekit.identity import TokenSigner, generate_keypair
 
@@ -355,18 +356,6 @@ def report(throughput: dict[str, list[Load]], fixed: dict[str, list[Load]], seco
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    start = text.find("## Gateway proxy cost")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
@@ -376,7 +365,7 @@ def main() -> None:
     section = run(args.seconds, args.rounds)
     print(section)
     if args.write:
-        write_section(section)
+        write_section("## Gateway proxy cost", section)
 
 
 if __name__ == "__main__":
