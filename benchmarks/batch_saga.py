@@ -16,6 +16,10 @@ oil, a lye and a tin with stock for far more batches than the run starts, then m
 2. Latency of the start request at a steady FIXED_RATE starts/s (open loop): p50 and p99 of
    the time to that 201.
 
+Each run also reports the CPU it cost per saga (the fleet's processes, its databases' server
+processes, RabbitMQ and the load generator, from /proc) and how busy the cores were, ours and
+the whole machine's: on a shared machine the difference shows what else ran.
+
 With --write the results replace the batch saga section of docs/benchmarks.md.
 """
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import signal
@@ -31,6 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,10 +64,58 @@ class Run:
     seconds: float
     p50_ms: float
     p99_ms: float
+    cpu_ours: float = 0.0  # CPU seconds the fleet, its servers and this load generator used
+    cpu_machine: float = 0.0  # CPU seconds the whole machine used meanwhile
 
     @property
     def sagas_per_second(self) -> float:
         return self.in_progress / self.seconds
+
+    @property
+    def cpu_ms_per_saga(self) -> float:
+        return 1000 * self.cpu_ours / self.in_progress if self.in_progress else 0.0
+
+
+class CpuMeter:
+    """CPU time from /proc (Linux; zeros elsewhere): used by the fleet's processes, its
+    databases' server processes, RabbitMQ and this load generator, and by the whole machine.
+    What the machine used beyond ours is other work sharing the cores."""
+
+    def __init__(self, fleet_pid: int, db_prefix: str) -> None:
+        self.fleet_pid = fleet_pid
+        self.db_prefix = db_prefix
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def read(self) -> tuple[float, float]:
+        proc = Path("/proc")
+        if not (proc / "stat").exists():
+            return 0.0, 0.0
+        machine = [int(x) for x in (proc / "stat").read_text().split("\n", 1)[0].split()[1:]]
+        busy = (sum(machine) - machine[3] - machine[4]) / self.tick  # less idle and iowait
+        parents: dict[int, int] = {}
+        used: dict[int, float] = {}
+        ours: set[int] = {os.getpid(), self.fleet_pid}
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            pid = int(entry.name)
+            parents[pid] = int(fields[1])
+            used[pid] = (int(fields[11]) + int(fields[12])) / self.tick
+            if (command.startswith("postgres:") and self.db_prefix in command) or (
+                    "beam.smp" in command and "rabbit" in command):
+                ours.add(pid)
+        for pid in used:  # the fleet's descendants
+            ancestor = parents.get(pid)
+            while ancestor is not None and ancestor not in ours and ancestor > 1:
+                ancestor = parents.get(ancestor)
+            if ancestor == self.fleet_pid:
+                ours.add(pid)
+        return sum(used.get(pid, 0.0) for pid in ours), busy
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -110,7 +164,7 @@ async def sign_up(base_url: str, run_id: str) -> list[Caller]:
 
 
 async def closed_loop(base_url: str, callers: list[Caller], connections: int,
-                      seconds: float) -> Run:
+                      seconds: float, meter: CpuMeter | None = None) -> Run:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     deadline = time.monotonic() + seconds
@@ -127,13 +181,16 @@ async def closed_loop(base_url: str, callers: list[Caller], connections: int,
                 if r.status == 201:
                     latencies.append(time.perf_counter() - began)
 
+        cpu = meter.read() if meter else (0.0, 0.0)
         began = time.monotonic()
         await asyncio.gather(*(client(n) for n in range(connections)))
         elapsed = time.monotonic() - began
-    return _run(f"{connections} connections, closed loop", statuses, latencies, elapsed)
+    return _run(f"{connections} connections, closed loop", statuses, latencies, elapsed, cpu,
+                meter)
 
 
-async def fixed_rate(base_url: str, callers: list[Caller], seconds: float) -> Run:
+async def fixed_rate(base_url: str, callers: list[Caller], seconds: float,
+                     meter: CpuMeter | None = None) -> Run:
     """Open loop: a start every 1/FIXED_RATE s whatever the answers do, so queueing shows in
     the latency instead of slowing the sender."""
     latencies: list[float] = []
@@ -150,6 +207,7 @@ async def fixed_rate(base_url: str, callers: list[Caller], seconds: float) -> Ru
                 latencies.append(time.perf_counter() - began)
 
         tasks = []
+        cpu = meter.read() if meter else (0.0, 0.0)
         began = time.perf_counter()
         for n in range(int(seconds * FIXED_RATE)):
             delay = began + n / FIXED_RATE - time.perf_counter()
@@ -158,13 +216,31 @@ async def fixed_rate(base_url: str, callers: list[Caller], seconds: float) -> Ru
             tasks.append(asyncio.create_task(one(callers[n % len(callers)])))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - began
-    return _run(f"{FIXED_RATE} starts/s, open loop", statuses, latencies, elapsed)
+    return _run(f"{FIXED_RATE} starts/s, open loop", statuses, latencies, elapsed, cpu,
+                meter)
 
 
-def _run(name: str, statuses: dict[int, int], latencies: list[float], elapsed: float) -> Run:
+def _run(name: str, statuses: dict[int, int], latencies: list[float], elapsed: float,
+         cpu: tuple[float, float], meter: CpuMeter | None) -> Run:
+    ours, machine = meter.read() if meter else (0.0, 0.0)
     return Run(name, sum(statuses.values()), statuses.get(201, 0),
                {code: n for code, n in statuses.items() if code != 201}, elapsed,
-               _percentile(latencies, 0.5), _percentile(latencies, 0.99))
+               _percentile(latencies, 0.5), _percentile(latencies, 0.99),
+               ours - cpu[0], machine - cpu[1])
+
+
+def fleet_warnings(log: Path) -> Counter[str]:
+    """The fleet's warnings and errors during the run, counted by service and message: what
+    lies behind answers other than 201."""
+    found: Counter[str] = Counter()
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("warning", "error", "critical"):
+            found[f"{entry.get('service', '?')}: {entry.get('event', '?')}"] += 1
+    return found
 
 
 def wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
@@ -192,18 +268,19 @@ async def drop_databases(prefix: str) -> None:
         await conn.close()
 
 
-async def measure(base_url: str, run_id: str, seconds: float, rounds: int) -> list[Run]:
+async def measure(base_url: str, run_id: str, seconds: float, rounds: int,
+                  meter: CpuMeter) -> list[Run]:
     callers = await sign_up(base_url, run_id)
     await closed_loop(base_url, callers, 8, 3)  # warm up: connections, caches, JIT of plans
     runs = []
     for _ in range(rounds):
         for connections in CONNECTIONS:
-            runs.append(await closed_loop(base_url, callers, connections, seconds))
-        runs.append(await fixed_rate(base_url, callers, seconds))
+            runs.append(await closed_loop(base_url, callers, connections, seconds, meter))
+        runs.append(await fixed_rate(base_url, callers, seconds, meter))
     return runs
 
 
-def run(seconds: float, rounds: int) -> list[Run]:
+def run(seconds: float, rounds: int) -> tuple[list[Run], Counter[str]]:
     run_id = uuid.uuid4().hex[:8]
     port = random.randrange(20000, 40000, 200)
     prefix, namespace = f"bench_{run_id}_", f"bench{run_id}."
@@ -224,7 +301,9 @@ def run(seconds: float, rounds: int) -> list[Run]:
         base_url = f"http://127.0.0.1:{port}"
         try:
             wait_healthy(base_url, fleet)
-            return asyncio.run(measure(base_url, run_id, seconds, rounds))
+            runs = asyncio.run(measure(base_url, run_id, seconds, rounds,
+                                       CpuMeter(fleet.pid, prefix)))
+            return runs, fleet_warnings(log)
         except BaseException:
             sys.stderr.write(log.read_text()[-3000:])
             raise
@@ -244,7 +323,8 @@ async def _delete_namespace(namespace: str) -> None:
     await delete_namespace(AMQP, namespace)
 
 
-def report(runs: list[Run], seconds: float, rounds: int) -> str:
+def report(runs: list[Run], warnings: Counter[str], seconds: float, rounds: int,
+           load_before: float) -> str:
     lines = [
         "## Batch saga, end to end (issue 6)",
         "",
@@ -257,15 +337,26 @@ def report(runs: list[Run], seconds: float, rounds: int) -> str:
         "outbox -> RabbitMQ -> inventory's worker -> RabbitMQ -> batches' worker -> NOTIFY -> "
         "answer).",
         "",
+        f"Load average before the fleet started: {load_before:.2f} (1 min). CPU: what the "
+        "fleet's processes, its databases' server processes, RabbitMQ and the load generator "
+        "used, per saga and in cores busy on average, beside the whole machine's use (the "
+        "difference is other work sharing the cores).",
+        "",
         "| load | starts sent | 201 in progress | other answers | sagas/s | p50 (ms) | "
-        "p99 (ms) |",
-        "|---|---|---|---|---|---|---|",
+        "p99 (ms) | CPU per saga (ms) | cores busy: ours / machine |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         other = ", ".join(f"{n} x {code}" for code, n in sorted(r.other.items())) or "—"
         lines.append(f"| {r.name} | {r.sent} | {r.in_progress} | {other} | "
-                     f"{r.sagas_per_second:.1f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} |")
-    lines += ["", "Targets: at least 100 sagas/s sustained; p99 under 250 ms at "
+                     f"{r.sagas_per_second:.1f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+                     f"{r.cpu_ms_per_saga:.1f} | {r.cpu_ours / r.seconds:.2f} / "
+                     f"{r.cpu_machine / r.seconds:.2f} |")
+    lines.append("")
+    if warnings:
+        lines += ["Warnings and errors the fleet logged meanwhile: " + "; ".join(
+            f"{n} x {what}" for what, n in warnings.most_common(5)) + ".", ""]
+    lines += ["Targets: at least 100 sagas/s sustained; p99 under 250 ms at "
               f"{FIXED_RATE} starts/s.", ""]
     return "\n".join(lines)
 
@@ -278,7 +369,8 @@ def write_section(section: str) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+        text = text[:start] + section.rstrip("\n") + "\n" + (
+            "\n" + text[end + 1:] if end != -1 else "")
     path.write_text(text)
 
 
@@ -288,7 +380,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
-    section = report(run(args.seconds, args.rounds), args.seconds, args.rounds)
+    load_before = os.getloadavg()[0]
+    runs, warnings = run(args.seconds, args.rounds)
+    section = report(runs, warnings, args.seconds, args.rounds, load_before)
     print(section)
     if args.write:
         write_section(section)

@@ -47,7 +47,7 @@ class ServiceRuntime:
         self.settings = settings
         self.role = role
         self.metrics = ServiceMetrics(settings.service_name)
-        self.db = Database(settings.database_url, service=settings.service_name)
+        self.db = Database.from_settings(settings)
         self._owns_transport = transport is None
         self.transport = transport or create_transport(settings)
         self.relay = OutboxRelay(

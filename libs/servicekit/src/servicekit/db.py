@@ -28,6 +28,7 @@ from servicekit.context import current_request_id
 
 if TYPE_CHECKING:
     from contracts import Event
+    from servicekit.settings import ServiceSettings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -57,21 +58,53 @@ class EventContext:
 
 
 class Database:
-    def __init__(self, url: str, *, service: str, echo: bool = False,
-                 pool_size: int = 10) -> None:
+    """A service's engine and sessions.
+
+    Pooled connections are not pinged at checkout by default: on the hot path that is a round
+    trip per unit of work, and a connection the server has dropped is caught anyway. The first
+    statement on it fails (that one unit of work fails, and a consumer retries its event), and
+    SQLAlchemy then discards every connection opened before, so the next checkouts connect
+    afresh. `pool_recycle` replaces connections older than that many seconds (0: never),
+    before a firewall or proxy that cuts idle connections can; `pool_pre_ping=True` brings
+    back the ping for a network that drops them silently and often.
+
+    The pool keeps up to `pool_size` connections open (20 by default: a worker's 16 deliveries
+    in flight and its relay fit) and by default opens none beyond: an overflow connection is
+    closed as soon as it is returned, and under load that churn (a server process forked,
+    every statement prepared again) costs more than waiting a moment for a pooled one.
+    """
+
+    def __init__(self, url: str, *, service: str, echo: bool = False, pool_size: int = 20,
+                 max_overflow: int = 0, pool_pre_ping: bool = False,
+                 pool_recycle: float = 1800.0) -> None:
         self.url = url
         self.service = service
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
+        kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow,
+                          pool_pre_ping=pool_pre_ping,
+                          pool_recycle=pool_recycle if pool_recycle > 0 else -1)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _serialize_sqlite_writers(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool, its connections in autocommit while checked out for `reading()`.
+        self._reading = self.sessionmaker if self.is_sqlite else async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False)
         self._after_outbox_commit: list[Callable[[], None]] = []
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> Database:
+        """The database `settings` configure: its URL and its connection pool."""
+        return cls(settings.database_url, service=settings.service_name,
+                   pool_size=settings.database_pool_size,
+                   max_overflow=settings.database_max_overflow,
+                   pool_pre_ping=settings.database_pool_pre_ping,
+                   pool_recycle=settings.database_pool_recycle_seconds)
 
     def on_outbox_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` after every commit that wrote outbox rows (wakes the relay)."""
@@ -90,6 +123,14 @@ class Database:
             finally:
                 if session.in_transaction():
                     await session.rollback()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads outside any unit of work, with no transaction around them: no
+        BEGIN and ROLLBACK round trips, but each statement sees a snapshot of its own, so what
+        must agree is read in one statement. Never for writes. (On SQLite, a plain session.)"""
+        async with self._reading() as session:
+            yield session
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

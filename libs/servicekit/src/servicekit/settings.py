@@ -19,6 +19,19 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "service"
     database_url: str = "sqlite+aiosqlite:///./var/service.db"
+    database_pool_size: int = Field(
+        default=20, ge=1, description="Connections each process keeps open to its database: "
+        "enough for a worker's 16 deliveries in flight and its relay, so that under load none "
+        "is opened and closed (a new connection prepares every statement again)")
+    database_max_overflow: int = Field(
+        default=0, ge=0, description="Connections opened beyond the pool while it is all in "
+        "use, and closed when returned (by default none: a unit of work waits for a pooled one)")
+    database_pool_pre_ping: bool = Field(
+        default=False, description="Ping each pooled connection as it is checked out (a round "
+        "trip per unit of work); off, a dropped connection fails one unit of work instead")
+    database_pool_recycle_seconds: float = Field(
+        default=1800.0, ge=0, description="Replace pooled connections older than this (before "
+        "an idle-cutting firewall or proxy does); 0 keeps them")
     broker_url: str = Field(
         default="memory://",
         description="amqp://user:pass@host:port/vhost for RabbitMQ; memory:// in embedded mode",

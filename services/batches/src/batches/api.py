@@ -71,7 +71,9 @@ async def start_batch(body: StartRequest, caller: CallerDep, uow: UnitOfWorkDep,
     recipe name's initials, else BATCH), the UTC day and that day's sequence."""
     batch_id, fresh = await service.start_batch(uow, caller, body, idempotency_key)
     known = await await_answers(request, caller.org_id, [batch_id], prefer, fresh=fresh)
-    batch = await views.batch_read(uow.session, caller.org_id, batch_id)
+    # The batch as it is now, in one statement needing no transaction: every start pays it.
+    async with uow.db.reading() as session:
+        batch = await views.batch_read(session, caller.org_id, batch_id)
     if batch.status == "failed":
         raise StockInsufficient(details={
             "batch_id": str(batch.id), "batch_code": batch.code,

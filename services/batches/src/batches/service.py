@@ -6,9 +6,11 @@ together (the outbox), and nothing here waits for inventory; the routes do that 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from batches import domain, idempotency
@@ -26,14 +28,19 @@ from servicekit.identity import Caller
 async def next_code_number(uow: UnitOfWork, org_id: uuid.UUID, prefix: str, day: date) -> int:
     """The next number of the (organization, prefix, day) sequence. The upsert holds the
     sequence row's lock until the transaction ends, so concurrent starts never share one."""
-    dialect_insert = sqlite.insert if uow.db.is_sqlite else postgresql.insert
-    statement = dialect_insert(BatchCodeSequence).values(
-        org_id=org_id, prefix=prefix, day=day, last_number=1)
-    statement = statement.on_conflict_do_update(
+    numbered = await uow.session.execute(_next_number(uow.db.is_sqlite), {
+        "org_id": org_id, "prefix": prefix, "day": day, "last_number": 1})
+    return int(numbered.scalar_one())
+
+
+@functools.cache
+def _next_number(is_sqlite: bool) -> sa.Insert:
+    # Built once per dialect, its values bound at each execution: every start runs it.
+    dialect_insert = sqlite.insert if is_sqlite else postgresql.insert
+    return dialect_insert(BatchCodeSequence).on_conflict_do_update(
         index_elements=["org_id", "prefix", "day"],
         set_={"last_number": BatchCodeSequence.last_number + 1},
     ).returning(BatchCodeSequence.last_number)
-    return int((await uow.session.execute(statement)).scalar_one())
 
 
 def plan_lines(plan: PlanSnapshot) -> list[tuple[StartedLine, str | None, object]]:

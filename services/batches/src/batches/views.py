@@ -3,6 +3,7 @@ from inventory lot by lot, and its containers."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from dataclasses import asdict
@@ -54,6 +55,30 @@ async def load_batch(session: AsyncSession, org_id: uuid.UUID, batch_id: uuid.UU
     return batch
 
 
+async def load_batch_with_lines(session: AsyncSession, org_id: uuid.UUID,
+                                batch_id: uuid.UUID, *, lock: bool = False,
+                                ) -> tuple[Batch, list[BatchLine]]:
+    """The organization's batch and its lines, in one statement (the batch locked for update
+    when asked), or BatchNotFound."""
+    rows = (await session.execute(_with_lines(lock),
+                                  {"org_id": org_id, "batch_id": batch_id})).all()
+    if not rows:
+        raise BatchNotFound(details={"batch_id": str(batch_id)})
+    return rows[0][0], [line for _, line in rows if line is not None]
+
+
+@functools.cache
+def _with_lines(lock: bool) -> sa.Select[tuple[Batch, BatchLine]]:
+    # Built once, its values bound at each execution: every start reads it, and every answer.
+    query = (
+        sa.select(Batch, BatchLine)
+        .outerjoin(BatchLine, sa.and_(BatchLine.org_id == Batch.org_id,
+                                      BatchLine.batch_id == Batch.id))
+        .where(Batch.org_id == sa.bindparam("org_id"), Batch.id == sa.bindparam("batch_id"))
+        .order_by(BatchLine.position))
+    return query.with_for_update(of=Batch) if lock else query
+
+
 async def batch_lines(session: AsyncSession, batch: Batch) -> list[BatchLine]:
     return list(await session.scalars(
         sa.select(BatchLine).where(BatchLine.org_id == batch.org_id,
@@ -63,8 +88,7 @@ async def batch_lines(session: AsyncSession, batch: Batch) -> list[BatchLine]:
 
 async def batch_read(session: AsyncSession, org_id: uuid.UUID, batch_id: uuid.UUID,
                      ) -> BatchRead:
-    batch = await load_batch(session, org_id, batch_id)
-    lines = await batch_lines(session, batch)
+    batch, lines = await load_batch_with_lines(session, org_id, batch_id)
     if batch.status != "finished":  # only a finished batch has outputs, or variants
         return to_read(batch, lines, [], [])
     outputs = list(await session.scalars(

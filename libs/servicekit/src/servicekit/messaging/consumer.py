@@ -6,6 +6,7 @@ that happens after the handler's unit of work (effect plus inbox row) has commit
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -103,12 +104,14 @@ async def claim_inbox(session: sa.ext.asyncio.AsyncSession, envelope: Envelope,
     A concurrent duplicate waits on the primary key until the first transaction ends, then
     finds the row and backs off.
     """
-    dialect_insert = sqlite.insert if is_sqlite else postgresql.insert
-    statement = (
-        dialect_insert(inbox)
-        .values(event_id=envelope.id, handler=handler, org_id=envelope.orgid,
-                event_type=envelope.type, processed_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["event_id", "handler"])
-    )
-    result = await session.execute(statement)
+    result = await session.execute(_inbox_claim(is_sqlite), {
+        "event_id": envelope.id, "handler": handler, "org_id": envelope.orgid,
+        "event_type": envelope.type, "processed_at": utcnow()})
     return result.rowcount == 1
+
+
+@functools.cache
+def _inbox_claim(is_sqlite: bool) -> sa.Insert:
+    # Built once per dialect, its values bound per execution: it runs for every delivery.
+    dialect_insert = sqlite.insert if is_sqlite else postgresql.insert
+    return dialect_insert(inbox).on_conflict_do_nothing(index_elements=["event_id", "handler"])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -35,6 +37,17 @@ class OutboxRelay:
         self.metrics = metrics
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._backlog_read_at = -math.inf
+        # Built once: claims a batch and marks it sent in one statement (see publish_pending).
+        unsent = (sa.select(outbox.c.id).where(outbox.c.sent_at.is_(None))
+                  .order_by(outbox.c.id).limit(batch_size))
+        if not db.is_sqlite:
+            unsent = unsent.with_for_update(skip_locked=True)
+        self._claim = (
+            sa.update(outbox).where(outbox.c.id.in_(unsent.scalar_subquery()))
+            .values(sent_at=sa.bindparam("now"))
+            .returning(outbox.c.id, outbox.c.event_id, outbox.c.routing_key, outbox.c.body)
+        )
         db.on_outbox_commit(self.wake)
 
     def wake(self) -> None:
@@ -81,50 +94,54 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows in id order; return how many were published.
 
-        Raises PublishFailed when the broker does not confirm; rows published before the
-        failure are still marked sent.
+        One statement claims the batch (locked, skipping rows another relay holds) and marks
+        it sent; the mark commits only after the broker has confirmed, so a relay that dies
+        meanwhile leaves the rows unsent. The publishes are written back to back, in id order,
+        and their confirms awaited together: one round trip to the broker per batch, not per
+        row. Raises PublishFailed when the broker does not confirm one; the rows it did
+        confirm stay marked sent, the others are unmarked for a later round.
         """
         self._wake.clear()
-        failure: PublishFailed | None = None
         async with self.db.sessionmaker() as session, session.begin():
-            query = (
-                sa.select(outbox.c.id, outbox.c.event_id, outbox.c.routing_key, outbox.c.body)
-                .where(outbox.c.sent_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(self.batch_size)
-            )
-            if not self.db.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
-            rows = (await session.execute(query)).all()
-            sent_ids: list[int] = []
-            for row in rows:
-                try:
-                    await self.transport.publish(row.routing_key, row.body,
-                                                 message_id=row.event_id)
-                except PublishFailed as exc:
-                    failure = exc
-                    await session.execute(
-                        sa.update(outbox).where(outbox.c.id == row.id).values(
-                            publish_attempts=outbox.c.publish_attempts + 1,
-                            last_error=str(exc)[:1000],
-                        )
-                    )
-                    break
-                sent_ids.append(row.id)
-                if self.metrics is not None:
-                    self.metrics.events_published.labels(row.routing_key).inc()
-            if sent_ids:
+            rows = sorted((await session.execute(self._claim, {"now": utcnow()})).all(),
+                          key=lambda row: row.id)
+            if not rows:
+                return 0
+            outcomes = await asyncio.gather(
+                *(self.transport.publish(row.routing_key, row.body, message_id=row.event_id)
+                  for row in rows),
+                return_exceptions=True)
+            for outcome in outcomes:
+                # Anything but a refused publish (a crash, a cancellation) rolls the whole
+                # batch back to unsent: it is all published again, and the inbox absorbs it.
+                if isinstance(outcome, BaseException) and not isinstance(outcome, PublishFailed):
+                    raise outcome
+            failures = [(row, outcome) for row, outcome in zip(rows, outcomes, strict=True)
+                        if isinstance(outcome, PublishFailed)]
+            for row, failure in failures:
                 await session.execute(
-                    sa.update(outbox).where(outbox.c.id.in_(sent_ids)).values(sent_at=utcnow())
+                    sa.update(outbox).where(outbox.c.id == row.id).values(
+                        sent_at=None, publish_attempts=outbox.c.publish_attempts + 1,
+                        last_error=str(failure)[:1000],
+                    )
                 )
-        if failure is not None:
-            raise failure
-        published = len(sent_ids)
-        return published
+        published = [row for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
+        if self.metrics is not None:
+            for row in published:
+                self.metrics.events_published.labels(row.routing_key).inc()
+        if failures:
+            raise failures[0][1]
+        return len(published)
 
     async def _refresh_backlog(self) -> None:
+        """Update the backlog gauges, at most once per poll interval: under load the relay
+        runs a round per commit, and a query per round would cost as much as the round."""
         if self.metrics is None:
             return
+        now = time.monotonic()
+        if now - self._backlog_read_at < self.poll_interval:
+            return
+        self._backlog_read_at = now
         count, oldest = await backlog(self.db)
         self.metrics.outbox_backlog.set(count)
         self.metrics.outbox_oldest_age.set(oldest)

@@ -10,6 +10,7 @@ A lot's `quantity_remaining` always equals the sum of its movements (`recompute`
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
@@ -128,16 +129,35 @@ async def lock_lots(uow: UnitOfWork, org_id: uuid.UUID, item_ids: Iterable[uuid.
     items, named = set(item_ids), set(lot_ids)
     if not items and not named:
         return {}
+    lock = lock and not uow.db.is_sqlite
+    if not named:  # the hot path (every batch started, every order): a statement built once
+        rows = await uow.session.scalars(_lots_with_stock(lock),
+                                         {"org_id": org_id, "item_ids": list(items)})
+        return _by_item(rows)
     wanted = sa.or_(
         sa.and_(Lot.item_id.in_(items), Lot.quantity_remaining > 0) if items else sa.false(),
         Lot.id.in_(named) if named else sa.false(),
     )
     query = (sa.select(Lot).where(Lot.org_id == org_id, wanted).order_by(Lot.id)
              .execution_options(populate_existing=True))
-    if lock and not uow.db.is_sqlite:
+    if lock:
         query = query.with_for_update()
+    return _by_item(await uow.session.scalars(query))
+
+
+@functools.cache
+def _lots_with_stock(lock: bool) -> sa.Select[tuple[Lot]]:
+    query = (sa.select(Lot)
+             .where(Lot.org_id == sa.bindparam("org_id"),
+                    Lot.item_id.in_(sa.bindparam("item_ids", expanding=True)),
+                    Lot.quantity_remaining > 0)
+             .order_by(Lot.id).execution_options(populate_existing=True))
+    return query.with_for_update() if lock else query
+
+
+def _by_item(lots: Iterable[Lot]) -> dict[uuid.UUID, list[Lot]]:
     by_item: dict[uuid.UUID, list[Lot]] = {}
-    for lot in await uow.session.scalars(query):
+    for lot in lots:
         by_item.setdefault(lot.item_id, []).append(lot)
     return by_item
 

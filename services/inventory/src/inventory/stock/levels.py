@@ -50,7 +50,7 @@ def usable_lot(now: datetime) -> sa.ColumnElement[bool]:
                    sa.or_(Lot.expires_at.is_(None), Lot.expires_at > now))
 
 
-def active_reservation(now: datetime) -> sa.ColumnElement[bool]:
+def active_reservation(now: datetime | sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
     return sa.and_(Reservation.status == "active",
                    sa.or_(Reservation.expires_at.is_(None), Reservation.expires_at > now))
 
@@ -105,6 +105,46 @@ class LevelFigures:
                 .outerjoin(self.reservations, self.reservations.c.item_id == item_id))
 
 
+def level_of_lots(lots: Iterable[Lot], *, now: datetime, unlotted: Decimal = ZERO,
+                  reserved: Decimal = ZERO) -> StockLevel:
+    """One item's level from all its lots with stock, as held in memory, plus its lot-less
+    balance and what is reserved: what `stock_levels` would read, without reading. Only exact
+    for lots that are locked (`ledger.lock_lots`), so that memory is what the database holds.
+    """
+    on_hand = usable = ZERO
+    oldest: Lot | None = None
+    for lot in lots:
+        quantity = lot.quantity_remaining
+        if quantity <= 0:
+            continue
+        on_hand += quantity
+        if not lot.quarantined and (lot.expires_at is None or lot.expires_at > now):
+            usable += quantity
+        # The FIFO cost basis, ordered as `cost_bases` orders (UUIDs compare as PostgreSQL's).
+        if oldest is None or (lot.received_at, lot.id) < (oldest.received_at, oldest.id):
+            oldest = lot
+    return StockLevel(on_hand=on_hand + unlotted, usable=usable + unlotted, reserved=reserved,
+                      cost_basis=None if oldest is None else Decimal(oldest.unit_cost))
+
+
+def lotless_figures(org_id: sa.ColumnElement[Any], now: sa.ColumnElement[Any],
+                    ) -> tuple[sa.ColumnElement[Decimal], sa.ColumnElement[Decimal]]:
+    """An item's lot-less balance and what is reserved of it, as columns correlated to
+    `Item.id` (for a select from `Item`): the parts of its level that no lot holds. With its
+    lots locked and in hand, `level_of_lots` makes the rest without reading them again."""
+    unlotted = (
+        sa.select(sa.func.sum(Movement.quantity))
+        .where(Movement.org_id == org_id, Movement.item_id == Item.id,
+               Movement.lot_id.is_(None), Movement.kind.in_(UNLOTTED_KINDS))
+        .scalar_subquery())
+    reserved = (
+        sa.select(sa.func.sum(Reservation.quantity))
+        .where(Reservation.org_id == org_id, Reservation.item_id == Item.id,
+               active_reservation(now))
+        .scalar_subquery())
+    return _amount(unlotted), _amount(reserved)
+
+
 async def stock_levels(session: AsyncSession, org_id: uuid.UUID, item_ids: Iterable[uuid.UUID],
                        *, now: datetime) -> dict[uuid.UUID, StockLevel]:
     """Each item's level (items without stock get zeros)."""
@@ -144,12 +184,20 @@ async def announce_changes(uow: UnitOfWork, org_id: uuid.UUID, items: Iterable[I
     """Publish `StockLevelChanged` for each product whose available quantity moved,
     `LowStockDetected` for each item that fell to or below its threshold just now, and
     `ItemChanged` for each item whose cost basis moved (recipes cost from it)."""
+    by_id = {item.id: item for item in items}
+    await uow.session.flush()
+    after = await stock_levels(uow.session, org_id, by_id, now=now)
+    await publish_changes(uow, org_id, by_id.values(), before, after, cause=cause)
+
+
+async def publish_changes(uow: UnitOfWork, org_id: uuid.UUID, items: Iterable[Item],
+                          before: Mapping[uuid.UUID, StockLevel],
+                          after: Mapping[uuid.UUID, StockLevel], *, cause: str) -> None:
+    """`announce_changes` with the levels after the change already known (every item's)."""
     # Imported here: the catalog builds its figures on this module.
     from inventory.catalog.events import item_changed, items_to_publish
 
     by_id = {item.id: item for item in items}
-    await uow.session.flush()
-    after = await stock_levels(uow.session, org_id, by_id, now=now)
     costed = [item_id for item_id in by_id
               if before.get(item_id, StockLevel()).cost_basis != after[item_id].cost_basis]
     # One statement reads them all, however many lines the purchase or count had.

@@ -12,8 +12,10 @@ left to return. Nothing here commits; the consumer commits with the inbox row.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -37,7 +39,14 @@ from inventory.stock.items import (
     items_by_id,
     to_default_unit,
 )
-from inventory.stock.levels import announce_changes, stock_levels
+from inventory.stock.levels import (
+    StockLevel,
+    announce_changes,
+    level_of_lots,
+    lotless_figures,
+    publish_changes,
+    stock_levels,
+)
 from inventory.stock.locations import default_location
 from servicekit.db import UnitOfWork, utcnow
 from servicekit.decimals import ZERO, on_scale, tidy
@@ -55,7 +64,19 @@ def _provenance(event: BatchStarted | BatchFinished | BatchCancelled,
 
 async def deduct_for_batch(uow: UnitOfWork, org_id: uuid.UUID, event: BatchStarted) -> None:
     now = utcnow()
-    items = await items_by_id(uow.session, org_id, (line.item_id for line in event.lines))
+    # One statement locks every lot this batch could take from, in lot-id order; then one
+    # reads all the rest. Reservations lock the same lots, so what is reserved holds still.
+    named = {line.item_id for line in event.lines}
+    lots = await ledger.lock_lots(uow, org_id, named)
+    rows = (await uow.session.execute(_held_items(), {
+        "org_id": org_id, "now": now, "batch_id": event.batch_id, "item_ids": list(named)},
+    )).all()
+    if any(taken for *_, taken in rows):
+        await _answer_again(uow, org_id, event)
+        return
+    items = {item.id: item for item, *_ in rows}
+    balances = {item.id: (Decimal(unlotted), Decimal(reserved))
+                for item, unlotted, reserved, _ in rows}
     shortages: list[Shortage] = []
     needs: dict[uuid.UUID, Decimal] = {}
     units: dict[uuid.UUID, set[str]] = {}
@@ -82,11 +103,14 @@ async def deduct_for_batch(uow: UnitOfWork, org_id: uuid.UUID, event: BatchStart
         needs[item.id] = needs.get(item.id, ZERO) + quantity
         units.setdefault(item.id, set()).add(line.unit)
 
-    # One statement locks every lot this batch could take from, in lot-id order.
-    lots = await ledger.lock_lots(uow, org_id, needs)
-    if await _answer_again_if_taken(uow, org_id, event):
-        return
-    before = await stock_levels(uow.session, org_id, needs, now=now)
+    def level(item_id: uuid.UUID) -> StockLevel:
+        # From the locked lots in hand: before the picks, and after them (`take` updates the
+        # lots), exactly what reading them would give.
+        unlotted, reserved = balances[item_id]
+        return level_of_lots(lots.get(item_id, ()), now=now, unlotted=unlotted,
+                             reserved=reserved)
+
+    before = {item_id: level(item_id) for item_id in needs}
     plans: dict[uuid.UUID, Picking] = {}
     for item_id, quantity in needs.items():
         item = items[item_id]
@@ -115,12 +139,25 @@ async def deduct_for_batch(uow: UnitOfWork, org_id: uuid.UUID, event: BatchStart
     uow.publish(StockDeducted(batch_id=event.batch_id, consumption=tuple(consumption),
                               total_cost=tidy(sum((c.cost for c in consumption), ZERO))),
                 org_id=org_id, subject=str(event.batch_id))
-    await announce_changes(uow, org_id, (items[i] for i in plans), before,
-                           cause="batch_started", now=now)
+    await publish_changes(uow, org_id, (items[i] for i in plans), before,
+                          {item_id: level(item_id) for item_id in plans}, cause="batch_started")
 
 
-async def _answer_again_if_taken(uow: UnitOfWork, org_id: uuid.UUID,
-                                 event: BatchStarted) -> bool:
+@functools.cache
+def _held_items() -> sa.Select[Any]:
+    """The batch's items (the organization's among those named), each with its lot-less
+    balance and what is reserved, and whether the batch has taken stock already. Built once,
+    its values bound at each execution: building it would cost more than running it."""
+    org_id, now = sa.bindparam("org_id"), sa.bindparam("now")
+    unlotted, reserved = lotless_figures(org_id, now)
+    taken = sa.exists().where(
+        Movement.org_id == org_id, Movement.batch_id == sa.bindparam("batch_id"),
+        Movement.kind == "batch_consumption", Movement.quantity < 0)
+    return (sa.select(Item, unlotted, reserved, taken)
+            .where(Item.org_id == org_id, Item.id.in_(sa.bindparam("item_ids", expanding=True))))
+
+
+async def _answer_again(uow: UnitOfWork, org_id: uuid.UUID, event: BatchStarted) -> None:
     """A batch whose stock was already taken (the same start sent again under another event
     id) takes nothing more; the consumption on record is sent again as the answer."""
     rows = (await uow.session.execute(
@@ -130,8 +167,6 @@ async def _answer_again_if_taken(uow: UnitOfWork, org_id: uuid.UUID,
                Movement.kind == "batch_consumption", Movement.quantity < 0)
         .order_by(Movement.id)
     )).all()
-    if not rows:
-        return False
     consumption = tuple(ConsumptionLine(
         item_id=m.item_id, lot_id=m.lot_id, lot_number=lot_number, quantity=tidy(-m.quantity),
         unit=unit, unit_cost=tidy(m.unit_cost or ZERO), cost=tidy(-(m.cost or ZERO)),
@@ -141,7 +176,6 @@ async def _answer_again_if_taken(uow: UnitOfWork, org_id: uuid.UUID,
     uow.publish(StockDeducted(batch_id=event.batch_id, consumption=consumption,
                               total_cost=tidy(sum((c.cost for c in consumption), ZERO))),
                 org_id=org_id, subject=str(event.batch_id))
-    return True
 
 
 def _shortage(item: Item, shortfall: Shortfall, line_units: set[str]) -> Shortage:
