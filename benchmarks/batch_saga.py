@@ -43,6 +43,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import httpx
+from docs_section import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES = os.environ.get("SMALLBATCH_TEST_POSTGRES_URL",
@@ -361,19 +362,6 @@ def report(runs: list[Run], warnings: Counter[str], seconds: float, rounds: int,
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    start = text.find("## Batch saga, end to end")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section.rstrip("\n") + "\n" + (
-            "\n" + text[end + 1:] if end != -1 else "")
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
@@ -385,7 +373,7 @@ def main() -> None:
     section = report(runs, warnings, args.seconds, args.rounds, load_before)
     print(section)
     if args.write:
-        write_section(section)
+        write_section("## Batch saga, end to end", section)
 
 
 if __name__ == "__main__":

@@ -17,5 +17,7 @@ def write_section(title: str, section: str, path: Path = DOC) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+        # One blank line between this section and the next, however `section` ends.
+        text = text[:start] + section.rstrip("\n") + "\n" + (
+            "\n" + text[end + 1:] if end != -1 else "")
     path.write_text(text)
