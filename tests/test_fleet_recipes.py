@@ -78,13 +78,17 @@ async def test_from_recipe_to_traced_product_lot_through_an_intermediate_batch(
 
     lye, water, oil = await item("Lye"), await item("Water"), await item("Olive oil")
     solution, soap = await item("Lye solution"), await item("Castile bar", "product", "bars")
-    restocked = await _post(gateway, owner, "/api/v1/inventory/adjustments", {"adjustments": [
-        {"item_id": lye, "adjustment_type": "restock", "quantity": 100, "cost_per_unit": 0.02},
-        {"item_id": lye, "adjustment_type": "restock", "quantity": 100, "cost_per_unit": 0.03},
+    lye_lots = []
+    for cost in (0.02, 0.03):  # one request each: the first is the older lot
+        restocked = await _post(gateway, owner, "/api/v1/inventory/adjustments", {
+            "adjustments": [{"item_id": lye, "adjustment_type": "restock", "quantity": 100,
+                             "cost_per_unit": cost}]})
+        lye_lots.append(restocked["data"]["movements"][0]["lot_id"])
+    oldest_lye = lye_lots[0]
+    await _post(gateway, owner, "/api/v1/inventory/adjustments", {"adjustments": [
         {"item_id": water, "adjustment_type": "restock", "quantity": 1000,
          "cost_per_unit": 0.001},
         {"item_id": oil, "adjustment_type": "restock", "quantity": 2000, "cost_per_unit": 0.01}]})
-    oldest_lye = restocked["data"]["movements"][0]["lot_id"]
 
     lye_recipe = await _post(gateway, owner, "/api/v1/recipes", {
         "name": "Lye solution", "yield_qty": 200, "yield_unit": "g", "batch_type": "ingredient",
